@@ -1,0 +1,70 @@
+//! `CsrfForm<T>`: a urlencoded form whose `csrf_token` field matched the session's
+//! before `T` is even parsed. Every POST handler takes one (or `CsrfForm<NoFields>`
+//! for buttons), so a handler cannot forget the check; `tests/it` posts to every
+//! route without a token and expects 403.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::SessionExt;
+use actix_web::dev::Payload;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::{TypedSession, constant_time_eq};
+use crate::error::AppError;
+
+/// The form field that carries the token.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// A checked form.
+pub struct CsrfForm<T>(pub T);
+
+impl<T> CsrfForm<T> {
+    /// The parsed form.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// For POSTs that carry nothing but the token (logout, delete buttons).
+#[derive(Debug, Default, Deserialize)]
+pub struct NoFields {}
+
+#[derive(Deserialize)]
+struct TokenOnly {
+    csrf_token: Option<String>,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = Bytes::from_request(req, payload);
+        let session = TypedSession::from_session(req.get_session());
+        Box::pin(async move {
+            let body = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == 413 {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::BadRequest(e.to_string())
+                }
+            })?;
+            // Check the token before looking at anything else the form says.
+            let submitted = serde_urlencoded::from_bytes::<TokenOnly>(&body)
+                .ok()
+                .and_then(|t| t.csrf_token);
+            let expected = session.existing_csrf_token();
+            match (submitted, expected) {
+                (Some(s), Some(e)) if constant_time_eq(&s, &e) => {}
+                _ => return Err(AppError::Csrf),
+            }
+            serde_urlencoded::from_bytes::<T>(&body)
+                .map(CsrfForm)
+                .map_err(|e| AppError::BadRequest(format!("form: {e}")))
+        })
+    }
+}

@@ -1,0 +1,352 @@
+//! `Config`: every setting, read once from the environment at start-up.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | `sqlite://tenantry.db` | SQLite path or `postgres://` URL of the app's role |
+//! | `MIGRATION_DATABASE_URL` | `DATABASE_URL` | PostgreSQL: the tables' owner, who migrates and runs operator commands |
+//! | `BASE_DOMAIN` | `localhost` | the apex domain |
+//! | `HOST`, `PORT` | `127.0.0.1`, `8080` | where to listen |
+//! | `APP_ENV` | `development` | `production` makes `SECRET_KEY` required and cookies `Secure` |
+//! | `SECRET_KEY` | development: generated into `.tenantry-secret` | at least 64 characters; signs and encrypts session cookies |
+//! | `SMTP_URL` | unset: mails are written under `mail/` | `smtp://`, `smtps://` or `smtp://...?tls=required` |
+//! | `MAIL_FROM` | `Tenantry <no-reply@{BASE_DOMAIN}>` | sender |
+//! | `DATABASE_POOL_SIZE` | 8 (SQLite) / 16 (PostgreSQL) | connections in the pool |
+//! | `RUST_LOG` | `info` | log filter (read by `telemetry`) |
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, anyhow, bail};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tenantry.db";
+/// Default apex domain; browsers resolve `*.localhost` to loopback.
+pub const DEFAULT_BASE_DOMAIN: &str = "localhost";
+/// Default listen address.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+/// Default listen port.
+pub const DEFAULT_PORT: u16 = 8080;
+/// Where the development secret is kept when `SECRET_KEY` is unset.
+pub const DEV_SECRET_FILE: &str = ".tenantry-secret";
+/// Shortest accepted `SECRET_KEY` (the cookie key needs 64 bytes).
+pub const MIN_SECRET_LEN: usize = 64;
+/// Pool size for SQLite: one writer at a time anyway, a few readers.
+pub const DEFAULT_SQLITE_POOL_SIZE: u32 = 8;
+/// Pool size for PostgreSQL.
+pub const DEFAULT_POSTGRES_POOL_SIZE: u32 = 16;
+/// Directory for `.eml` files when no `SMTP_URL` is set.
+pub const DEFAULT_MAIL_DIR: &str = "mail";
+
+/// Development or production; production refuses unsafe defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Local work: generated secret, non-`Secure` cookies.
+    Development,
+    /// A real deployment.
+    Production,
+}
+
+impl FromStr for Environment {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Self::Development),
+            "production" | "prod" => Ok(Self::Production),
+            other => bail!("expected `development` or `production`, got `{other}`"),
+        }
+    }
+}
+
+/// The database behind a URL; the one place that decides which backend is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// A checked database URL.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    kind: DbKind,
+    url: SecretString,
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://path`, `sqlite:path`, `postgres://...` or `postgresql://...`.
+    /// Anything else is refused: a bare string would otherwise silently become a
+    /// SQLite file name.
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        let kind = if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            DbKind::Postgres
+        } else if raw.starts_with("sqlite:") {
+            DbKind::Sqlite
+        } else {
+            bail!(
+                "unsupported scheme; use sqlite://path/to/file.db or postgres://user:pass@host/db"
+            );
+        };
+        if kind == DbKind::Sqlite && sqlite_path(raw).as_os_str().is_empty() {
+            bail!("the SQLite URL names no file; use e.g. sqlite://tenantry.db");
+        }
+        Ok(Self {
+            kind,
+            url: SecretString::from(raw.to_owned()),
+        })
+    }
+
+    /// A SQLite URL for a file path (used by tests and tools).
+    pub fn sqlite_file(path: &Path) -> Self {
+        Self {
+            kind: DbKind::Sqlite,
+            url: SecretString::from(format!("sqlite://{}", path.display())),
+        }
+    }
+
+    /// Which backend this URL selects.
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// What Diesel's `establish` wants: the path for SQLite, the URL for PostgreSQL.
+    pub fn connection_string(&self) -> String {
+        match self.kind {
+            DbKind::Sqlite => sqlite_path(self.url.expose_secret()).display().to_string(),
+            DbKind::Postgres => self.url.expose_secret().to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may carry a password.
+        write!(f, "DatabaseUrl({:?}, [redacted])", self.kind)
+    }
+}
+
+fn sqlite_path(url: &str) -> PathBuf {
+    let rest = url.trim_start_matches("sqlite:");
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    PathBuf::from(rest.split('?').next().unwrap_or_default())
+}
+
+/// Everything the application needs to know about its surroundings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The app's database connection.
+    pub database_url: DatabaseUrl,
+    /// The owner's connection for migrations and operator commands.
+    pub migration_database_url: DatabaseUrl,
+    /// Connections in the pool.
+    pub pool_size: u32,
+    /// The apex domain, lowercase, without port.
+    pub base_domain: String,
+    /// Listen address.
+    pub host: String,
+    /// Listen port; 0 picks a free one (tests).
+    pub port: u16,
+    /// Development or production.
+    pub environment: Environment,
+    /// Session cookie key material.
+    pub secret_key: SecretString,
+    /// SMTP relay; `None` writes mails to `mail_dir`.
+    pub smtp_url: Option<SecretString>,
+    /// The sender of every mail.
+    pub mail_from: String,
+    /// Where `.eml` files go without SMTP.
+    pub mail_dir: PathBuf,
+    /// Port shown in links we build (mails, signup redirect); `None` for 80.
+    pub public_port: Option<u16>,
+}
+
+impl Config {
+    /// Reads the environment (after `.env`, which `main` loads). Errors name the
+    /// variable and say what to change.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let environment: Environment = var_parsed("APP_ENV")?.unwrap_or(Environment::Development);
+        let database_url = var("DATABASE_URL")?.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url =
+            DatabaseUrl::parse(&database_url).context("DATABASE_URL is not usable")?;
+        let migration_database_url = match var("MIGRATION_DATABASE_URL")? {
+            Some(url) => {
+                DatabaseUrl::parse(&url).context("MIGRATION_DATABASE_URL is not usable")?
+            }
+            None => database_url.clone(),
+        };
+        if migration_database_url.kind() != database_url.kind() {
+            bail!("MIGRATION_DATABASE_URL must use the same database as DATABASE_URL");
+        }
+        let pool_size = var_parsed("DATABASE_POOL_SIZE")?.unwrap_or(match database_url.kind() {
+            DbKind::Sqlite => DEFAULT_SQLITE_POOL_SIZE,
+            DbKind::Postgres => DEFAULT_POSTGRES_POOL_SIZE,
+        });
+        if pool_size == 0 {
+            bail!("DATABASE_POOL_SIZE must be at least 1");
+        }
+        let base_domain = parse_base_domain(
+            &var("BASE_DOMAIN")?.unwrap_or_else(|| DEFAULT_BASE_DOMAIN.to_owned()),
+        )?;
+        let host = var("HOST")?.unwrap_or_else(|| DEFAULT_HOST.to_owned());
+        let port = var_parsed("PORT")?.unwrap_or(DEFAULT_PORT);
+        let secret_key = match var("SECRET_KEY")? {
+            Some(key) => SecretString::from(key),
+            None if environment == Environment::Production => {
+                bail!(
+                    "SECRET_KEY is required when APP_ENV=production (at least 64 random characters, e.g. from `openssl rand -hex 64`)"
+                )
+            }
+            None => dev_secret(Path::new(DEV_SECRET_FILE))?,
+        };
+        if secret_key.expose_secret().len() < MIN_SECRET_LEN {
+            bail!(
+                "SECRET_KEY is too short: use at least {MIN_SECRET_LEN} random characters (e.g. `openssl rand -hex 64`)"
+            );
+        }
+        let smtp_url = var("SMTP_URL")?.map(SecretString::from);
+        let mail_from =
+            var("MAIL_FROM")?.unwrap_or_else(|| format!("Tenantry <no-reply@{base_domain}>"));
+        let public_port = var_parsed("PUBLIC_PORT")?
+            .or(Some(port))
+            .filter(|p| *p != 80);
+        Ok(Self {
+            database_url,
+            migration_database_url,
+            pool_size,
+            base_domain,
+            host,
+            port,
+            environment,
+            secret_key,
+            smtp_url,
+            mail_from,
+            mail_dir: PathBuf::from(DEFAULT_MAIL_DIR),
+            public_port,
+        })
+    }
+
+    /// The origin of a tenant's host as a browser reaches it, e.g. `http://acme.localhost:8080`.
+    pub fn tenant_origin(&self, slug: &str) -> String {
+        let scheme = match self.environment {
+            Environment::Production => "https",
+            Environment::Development => "http",
+        };
+        match self.public_port {
+            Some(port) if !(scheme == "https" && port == 443) => {
+                format!("{scheme}://{slug}.{}:{port}", self.base_domain)
+            }
+            _ => format!("{scheme}://{slug}.{}", self.base_domain),
+        }
+    }
+
+    /// Whether session cookies carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+/// Lowercases and checks the apex domain.
+fn parse_base_domain(raw: &str) -> anyhow::Result<String> {
+    let d = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let ok = !d.is_empty()
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !ok {
+        bail!("BASE_DOMAIN `{raw}` is not a domain name (e.g. crm.example.com or localhost)");
+    }
+    Ok(d)
+}
+
+/// Loads the development secret, creating it on first use.
+fn dev_secret(path: &Path) -> anyhow::Result<SecretString> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= MIN_SECRET_LEN {
+            return Ok(SecretString::from(existing));
+        }
+    }
+    let key = crate::auth::random_token(64);
+    std::fs::write(path, &key).with_context(|| {
+        format!(
+            "could not write the development secret to {}",
+            path.display()
+        )
+    })?;
+    Ok(SecretString::from(key))
+}
+
+/// A variable's value; unset and empty both mean "use the default".
+fn var(name: &str) -> anyhow::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(anyhow!("{name} is not valid UTF-8")),
+    }
+}
+
+/// A variable parsed into `T`, with the variable's name in the error.
+fn var_parsed<T>(name: &str) -> anyhow::Result<Option<T>>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    var(name)?
+        .map(|v| {
+            v.trim()
+                .parse::<T>()
+                .map_err(|e| anyhow!("{name}=`{v}` is not valid: {e}"))
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_pick_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://x.db").map(|u| u.kind()).ok(),
+            Some(DbKind::Sqlite)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://x.db")
+                .map(|u| u.connection_string())
+                .ok(),
+            Some("x.db".to_owned())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db")
+                .map(|u| u.kind())
+                .ok(),
+            Some(DbKind::Postgres)
+        );
+        assert!(DatabaseUrl::parse("mysql://u@h/db").is_err());
+        assert!(DatabaseUrl::parse("tenantry.db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn debug_hides_database_password() {
+        let url = DatabaseUrl::parse("postgres://u:hunter2@h/db").ok();
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn base_domain_is_normalised() {
+        assert_eq!(
+            parse_base_domain("CRM.Example.").ok(),
+            Some("crm.example".to_owned())
+        );
+        assert!(parse_base_domain("bad domain").is_err());
+        assert!(parse_base_domain("a..b").is_err());
+    }
+}

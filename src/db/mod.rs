@@ -1,0 +1,267 @@
+//! Storage: the connection type, the pool, and the only ways to run a query.
+//!
+//! One binary serves SQLite or PostgreSQL. `DbConnection` is Diesel's
+//! multi-connection over both, and the backend is picked from the URL scheme in
+//! [`ConnManager`], the one place that decides it (Diesel's own `establish` would try
+//! each backend in turn, and SQLite accepts almost any string as a file name).
+//!
+//! Nothing outside this module can name a table: `schema` is private. Work reaches
+//! the database through [`Db`], in one of three shapes:
+//! - [`Db::read`] / [`Db::write`]: one transaction inside one tenant, through a
+//!   [`TenantTx`] whose every query is filtered by the tenant. On PostgreSQL the
+//!   transaction first sets `app.tenant_id`, which row-level security checks again.
+//! - [`Db::platform`]: the narrow path for work that is not inside a tenant yet
+//!   (resolving a host, signing up, finding workspaces), through [`PlatformTx`].
+//! - [`OperatorDb`]: the command line's cross-tenant operations, as the tables' owner.
+//!
+//! Diesel is blocking, so every call runs on the blocking pool; the pooled
+//! connection is taken inside that closure because `Pool::get` blocks too, and is
+//! never held across an `.await`.
+
+mod isolation;
+mod migrate;
+mod operator;
+mod schema;
+mod scope;
+pub mod tenants;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection, Pool};
+
+pub use isolation::{check_isolation, isolation_problems};
+pub use migrate::{revert_all_migrations, run_migrations};
+pub use operator::{OperatorDb, TenantSummary};
+pub use scope::{PlatformTx, TenantScope, TenantTx};
+
+use crate::config::{DatabaseUrl, DbKind};
+use crate::error::{AppError, AppResult};
+
+/// How long a request waits for a pooled connection before answering 503.
+pub const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits on a locked database before giving up.
+pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// PostgreSQL, as the app's role.
+    Postgresql(PgConnection),
+    /// The embedded SQLite file.
+    Sqlite(SqliteConnection),
+}
+
+/// Opens connections of the backend that the URL names.
+#[derive(Debug)]
+pub struct ConnManager {
+    url: DatabaseUrl,
+}
+
+impl ConnManager {
+    /// A manager for this URL.
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+/// Opens one connection, outside any pool (migrations, operator commands).
+pub fn establish(url: &DatabaseUrl) -> ConnectionResult<DbConnection> {
+    let target = url.connection_string();
+    let mut conn = match url.kind() {
+        DbKind::Sqlite => SqliteConnection::establish(&target).map(DbConnection::Sqlite)?,
+        DbKind::Postgres => PgConnection::establish(&target).map(DbConnection::Postgresql)?,
+    };
+    configure(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// Per-connection settings. SQLite: enforce foreign keys (off by default!), wait on
+/// locks instead of failing at once, and use WAL so readers never block the writer.
+fn configure(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => c.batch_execute(&format!(
+            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+        )),
+        DbConnection::Postgresql(_) => Ok(()),
+    }
+}
+
+impl ManageConnection for ConnManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        establish(&self.url).map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        // A connection given back inside a transaction (a panic mid-request) is not reused.
+        !matches!(
+            <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+                .transaction_depth(),
+            Ok(None)
+        )
+    }
+}
+
+#[derive(Debug)]
+struct NoCustomizer;
+impl CustomizeConnection<DbConnection, r2d2::Error> for NoCustomizer {}
+
+/// Whether a transaction will write. SQLite needs to know up front: a deferred
+/// transaction that reads and then writes can fail at once with `SQLITE_BUSY` when
+/// another writer got in between, which no busy timeout helps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TxMode {
+    Read,
+    Write,
+}
+
+/// The application's handle on the database: a small pool and the helpers above.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnManager>,
+    kind: DbKind,
+}
+
+impl Db {
+    /// Builds the pool and checks that one connection can be made.
+    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(POOL_CHECKOUT_TIMEOUT)
+            .test_on_check_out(false)
+            .connection_customizer(Box::new(NoCustomizer))
+            .build(ConnManager::new(url.clone()))
+            .context("could not connect to the database (check DATABASE_URL)")?;
+        Ok(Self {
+            pool,
+            kind: url.kind(),
+        })
+    }
+
+    /// Which backend this is.
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool.
+    async fn with_conn<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        crate::telemetry::spawn_blocking_in_span(move || {
+            let mut conn = pool.get().map_err(|e| AppError::Unavailable(e.into()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("database task failed")))?
+    }
+
+    /// A read-only unit of work inside one tenant.
+    pub async fn read<T, F>(&self, scope: &TenantScope, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut TenantTx<'_>) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let scope = scope.clone();
+        self.with_conn(move |conn| {
+            in_transaction(conn, TxMode::Read, |conn| {
+                let mut tx = TenantTx::enter(conn, &scope)?;
+                f(&mut tx)
+            })
+        })
+        .await
+    }
+
+    /// A unit of work that writes inside one tenant, in one transaction.
+    pub async fn write<T, F>(&self, scope: &TenantScope, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut TenantTx<'_>) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let scope = scope.clone();
+        self.with_conn(move |conn| {
+            in_transaction(conn, TxMode::Write, |conn| {
+                let mut tx = TenantTx::enter(conn, &scope)?;
+                f(&mut tx)
+            })
+        })
+        .await
+    }
+
+    /// Work outside any tenant (host resolution, signup, the workspace finder), in
+    /// one writing transaction.
+    pub async fn platform<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PlatformTx<'_>) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.with_conn(move |conn| {
+            in_transaction(conn, TxMode::Write, |conn| f(&mut PlatformTx::new(conn)))
+        })
+        .await
+    }
+
+    /// Read-only platform work (host resolution on every cache miss).
+    pub async fn platform_read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PlatformTx<'_>) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.with_conn(move |conn| {
+            in_transaction(conn, TxMode::Read, |conn| f(&mut PlatformTx::new(conn)))
+        })
+        .await
+    }
+
+    /// Whether the database answers a query (for `/healthz`).
+    pub async fn ping(&self) -> AppResult<()> {
+        self.with_conn(|conn| {
+            conn.batch_execute("SELECT 1 FROM tenants LIMIT 1")?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Begins a transaction, runs `f`, commits on `Ok` and rolls back on `Err`.
+fn in_transaction<T>(
+    conn: &mut DbConnection,
+    mode: TxMode,
+    f: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(c) if mode == TxMode::Write => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        _ => Tm::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = Tm::rollback_transaction(conn) {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Table definitions, private to `db`. Written by hand to stay portable: only types
+//! that both backends and the multi-connection support. Every tenant table's key
+//! starts with `tenant_id`, the column a sharded PostgreSQL (Citus) distributes by.
+
+diesel::table! {
+    /// The directory of organisations. Not a tenant table: resolving a host reads it.
+    tenants (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Members of an organisation, each with their own password.
+    users (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Single-use links: the signup hand-off and password resets. Only a SHA-256 of
+    /// the token is stored.
+    auth_tokens (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> tenants (tenant_id));
+diesel::allow_tables_to_appear_in_same_query!(tenants, users, auth_tokens);
+
+/// Tables that hold tenant data; each has row-level security on PostgreSQL, and
+/// start-up checks that it does.
+pub const TENANT_TABLES: &[&str] = &["users", "auth_tokens"];

@@ -1,0 +1,124 @@
+//! Tenant scoping by construction.
+//!
+//! A [`TenantScope`] names one tenant and can only be made inside `db`, from a
+//! tenant row that was actually found. A [`TenantTx`] pairs it with a connection
+//! inside a transaction; every tenant-table query is a method on `TenantTx` and
+//! starts from one of the `scoped` sources below, which already carry the
+//! `tenant_id = ?` filter. Since `schema` is private to `db`, code elsewhere cannot
+//! name a tenant table, so it cannot write an unscoped query: `tests/ui` proves that
+//! such code does not compile.
+//!
+//! On PostgreSQL, entering a `TenantTx` also sets `app.tenant_id` with
+//! `set_config(..., true)`, which lasts only until the transaction ends, so a pooled
+//! connection never carries one tenant's setting into another's request. The
+//! row-level security policies compare every row against it: a second wall that
+//! holds even if a query here forgot its filter.
+
+use diesel::dsl;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use super::DbConnection;
+use super::schema::{auth_tokens, users};
+use crate::domain::TenantId;
+
+/// The tenant a unit of work belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantScope {
+    tenant_id: TenantId,
+}
+
+impl TenantScope {
+    /// Only `db` makes scopes, from tenant rows it has read or written.
+    pub(super) fn new(tenant_id: TenantId) -> Self {
+        Self { tenant_id }
+    }
+
+    /// The tenant's internal id (for comparing with a session; never shown).
+    pub fn tenant_id(&self) -> &TenantId {
+        &self.tenant_id
+    }
+}
+
+/// One source per tenant table, filtered by the scope's tenant. Every query on a
+/// tenant table starts here.
+macro_rules! scoped_sources {
+    ($($source:ident => $table:ident),* $(,)?) => {
+        impl TenantScope {
+            $(
+                #[doc = concat!("`", stringify!($table), "` rows of this tenant only.")]
+                pub(super) fn $source(&self) -> dsl::Filter<$table::table, dsl::Eq<$table::tenant_id, TenantId>> {
+                    $table::table.filter($table::tenant_id.eq(self.tenant_id.clone()))
+                }
+            )*
+        }
+    };
+}
+
+scoped_sources! {
+    users => users,
+    auth_tokens => auth_tokens,
+}
+
+/// A transaction inside one tenant. Query methods live in the per-table modules.
+pub struct TenantTx<'c> {
+    pub(super) conn: &'c mut DbConnection,
+    pub(super) scope: TenantScope,
+}
+
+impl<'c> TenantTx<'c> {
+    /// Enters the tenant: on PostgreSQL, sets the transaction-local `app.tenant_id`
+    /// that row-level security checks. Must be called inside a transaction.
+    pub(super) fn enter(conn: &'c mut DbConnection, scope: &TenantScope) -> QueryResult<Self> {
+        if let DbConnection::Postgresql(pg) = conn {
+            diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
+                .bind::<Text, _>(scope.tenant_id.as_str())
+                .execute(pg)?;
+        }
+        Ok(Self {
+            conn,
+            scope: scope.clone(),
+        })
+    }
+
+    /// The tenant this transaction works in.
+    pub fn scope(&self) -> &TenantScope {
+        &self.scope
+    }
+
+    /// Runs raw SQL inside this tenant's transaction. Only for tests that prove the
+    /// row-level security wall; application code uses the typed methods.
+    #[doc(hidden)]
+    pub fn raw_count_for_rls_test(&mut self, table: &str) -> QueryResult<i64> {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        if !table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(diesel::result::Error::NotFound);
+        }
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<Count>(self.conn)
+            .map(|c| c.n)
+    }
+}
+
+/// A transaction outside any tenant: resolving hosts, signing up, finding
+/// workspaces. Its methods touch the `tenants` directory, and tenant tables only by
+/// entering a tenant they have just found or created.
+pub struct PlatformTx<'c> {
+    pub(super) conn: &'c mut DbConnection,
+}
+
+impl<'c> PlatformTx<'c> {
+    pub(super) fn new(conn: &'c mut DbConnection) -> Self {
+        Self { conn }
+    }
+
+    /// Enters a tenant within this same transaction (signup creates a tenant, then
+    /// its first admin). On PostgreSQL this switches `app.tenant_id`.
+    pub(super) fn enter(&mut self, scope: &TenantScope) -> QueryResult<TenantTx<'_>> {
+        TenantTx::enter(self.conn, scope)
+    }
+}

@@ -1,0 +1,109 @@
+//! Single-use tokens for links: the signup hand-off and password resets.
+//!
+//! The raw token goes into the link and is never stored; the table keeps its SHA-256.
+//! A token is looked up inside the tenant of the request, so a link is void on any
+//! other tenant's host by construction.
+
+use chrono::{Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::auth_tokens;
+use super::scope::TenantTx;
+use crate::auth::{hash_token, random_token};
+use crate::domain::{MemberId, TenantId};
+
+/// Random bytes in a token: 256 bits, well over the 128 the spec asks.
+pub const TOKEN_BYTES: usize = 32;
+
+/// What a token is for; each kind has its own lifetime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenPurpose {
+    /// Carries a new admin from the apex to their new host after signup.
+    Handoff,
+    /// A password reset link.
+    PasswordReset,
+}
+
+impl TokenPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::Handoff => "handoff",
+            TokenPurpose::PasswordReset => "password_reset",
+        }
+    }
+
+    /// How long a token of this kind stays valid.
+    pub fn lifetime(self) -> Duration {
+        match self {
+            TokenPurpose::Handoff => Duration::minutes(2),
+            TokenPurpose::PasswordReset => Duration::hours(1),
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = auth_tokens)]
+struct NewToken<'a> {
+    tenant_id: &'a TenantId,
+    id: String,
+    user_id: &'a MemberId,
+    purpose: &'static str,
+    token_hash: String,
+    expires_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+}
+
+impl TenantTx<'_> {
+    /// Issues a token for `member`; returns the raw token for the link.
+    pub fn issue_token(&mut self, member: &MemberId, purpose: TokenPurpose) -> QueryResult<String> {
+        let raw = random_token(TOKEN_BYTES);
+        let now = Utc::now().naive_utc();
+        let tenant_id = self.scope.tenant_id().clone();
+        diesel::insert_into(auth_tokens::table)
+            .values(NewToken {
+                tenant_id: &tenant_id,
+                id: uuid::Uuid::new_v4().to_string(),
+                user_id: member,
+                purpose: purpose.as_str(),
+                token_hash: hash_token(&raw),
+                expires_at: now + purpose.lifetime(),
+                created_at: now,
+            })
+            .execute(self.conn)?;
+        Ok(raw)
+    }
+
+    /// Uses a token: returns its member if the token is of this tenant, of this
+    /// purpose, unused and unexpired, and marks it used. The `used_at IS NULL`
+    /// condition on the update makes a race between two uses end with one winner.
+    pub fn consume_token(
+        &mut self,
+        raw: &str,
+        purpose: TokenPurpose,
+    ) -> QueryResult<Option<MemberId>> {
+        let now = Utc::now().naive_utc();
+        let hash = hash_token(raw);
+        let found = self
+            .scope
+            .auth_tokens()
+            .filter(auth_tokens::token_hash.eq(&hash))
+            .filter(auth_tokens::purpose.eq(purpose.as_str()))
+            .filter(auth_tokens::used_at.is_null())
+            .filter(auth_tokens::expires_at.gt(now))
+            .select((auth_tokens::id, auth_tokens::user_id))
+            .first::<(String, MemberId)>(self.conn)
+            .optional()?;
+        let Some((id, member)) = found else {
+            return Ok(None);
+        };
+        let updated = diesel::update(
+            self.scope
+                .auth_tokens()
+                .filter(auth_tokens::id.eq(&id))
+                .filter(auth_tokens::used_at.is_null()),
+        )
+        .set(auth_tokens::used_at.eq(Some(now)))
+        .execute(self.conn)?;
+        Ok((updated == 1).then_some(member))
+    }
+}

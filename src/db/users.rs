@@ -1,0 +1,118 @@
+//! Members of a tenant (the `users` table).
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::scope::TenantTx;
+use super::tenants::NewUser;
+use crate::domain::{Email, MemberId, Role, TenantId};
+
+/// A member as pages and extractors see it (no password hash).
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// Id within the tenant.
+    pub id: MemberId,
+    /// Login email, lowercase.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Admin or member.
+    pub role: Role,
+    /// Deactivated members cannot log in, and their sessions stop working.
+    pub active: bool,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct MemberRow {
+    id: MemberId,
+    email: String,
+    name: String,
+    role: String,
+    active: bool,
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = diesel::result::Error;
+
+    fn try_from(row: MemberRow) -> Result<Self, Self::Error> {
+        let role = row.role.parse::<Role>().map_err(|e| {
+            diesel::result::Error::DeserializationError(format!("users.role: {e}").into())
+        })?;
+        Ok(Member {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            role,
+            active: row.active,
+        })
+    }
+}
+
+/// What login needs: the member and their hash.
+pub struct Credentials {
+    /// The member.
+    pub member: Member,
+    /// Their argon2id PHC string.
+    pub password_hash: String,
+}
+
+impl TenantTx<'_> {
+    /// Adds a member to this tenant.
+    pub fn insert_member(
+        &mut self,
+        email: &Email,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> QueryResult<MemberId> {
+        let now: NaiveDateTime = Utc::now().naive_utc();
+        let id = MemberId::generate();
+        let tenant_id: &TenantId = self.scope.tenant_id();
+        diesel::insert_into(users::table)
+            .values(NewUser {
+                tenant_id,
+                id: &id,
+                email: email.as_str(),
+                name,
+                password_hash,
+                role: role.as_str(),
+                active: true,
+                created_at: now,
+                updated_at: now,
+            })
+            .execute(self.conn)?;
+        Ok(id)
+    }
+
+    /// A member by id, active or not.
+    pub fn find_member(&mut self, id: &MemberId) -> QueryResult<Option<Member>> {
+        self.scope
+            .users()
+            .filter(users::id.eq(id))
+            .select(MemberRow::as_select())
+            .first(self.conn)
+            .optional()?
+            .map(Member::try_from)
+            .transpose()
+    }
+
+    /// The member with this login email and their password hash, for login.
+    pub fn find_credentials_by_email(&mut self, email: &Email) -> QueryResult<Option<Credentials>> {
+        let row = self
+            .scope
+            .users()
+            .filter(users::email.eq(email.as_str()))
+            .select((MemberRow::as_select(), users::password_hash))
+            .first::<(MemberRow, String)>(self.conn)
+            .optional()?;
+        row.map(|(member, password_hash)| {
+            Ok(Credentials {
+                member: Member::try_from(member)?,
+                password_hash,
+            })
+        })
+        .transpose()
+    }
+}

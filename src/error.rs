@@ -1,0 +1,242 @@
+//! `AppError` and its HTTP mapping; the status of every failure is decided here.
+//!
+//! Which error type goes where:
+//! - in `db`: Diesel's `QueryResult`, turned into `AppError` by the `Db` helpers;
+//! - in handlers and extractors: `AppResult<T>`;
+//! - outside requests (start-up, CLI): `anyhow::Result`.
+//!
+//! Invalid form input is not an error: handlers re-render the form with 422.
+//! A 5xx page never shows internals; the cause chain goes to the log, once, here.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::render::ErrorPage;
+
+/// Result alias for handlers and extractors.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such thing in this tenant (or it belongs to another: same answer).
+    #[error("not found")]
+    NotFound,
+    /// A well-formed subdomain of ours, but no workspace lives there.
+    #[error("no workspace at this host")]
+    NoWorkspace,
+    /// The `Host` header is not ours.
+    #[error("bad host")]
+    BadHost,
+    /// Malformed request (bad path parameter, unparsable form).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Logged in, but not allowed (a member on an admin page).
+    #[error("forbidden")]
+    Forbidden,
+    /// Missing or wrong CSRF token.
+    #[error("csrf token missing or wrong")]
+    Csrf,
+    /// A page needs a login; `next` is where to come back to.
+    #[error("login required")]
+    LoginRequired {
+        /// The local path to return to after login.
+        next: Option<String>,
+    },
+    /// A token link (invite, reset, hand-off) that is unknown, used or expired.
+    #[error("invalid link")]
+    InvalidLink,
+    /// The body is over its limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// Rate limited; retry after this many seconds.
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Seconds until the next attempt may succeed.
+        retry_after: u64,
+    },
+    /// The database cannot be reached in time.
+    #[error("database unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// A query failed.
+    #[error("database error")]
+    Database(#[from] diesel::result::Error),
+    /// A template failed to render.
+    #[error("template error")]
+    Render(#[from] askama::Error),
+    /// Anything else unexpected.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    fn page(&self) -> (&'static str, &'static str) {
+        match self {
+            AppError::NotFound | AppError::Database(diesel::result::Error::NotFound) => (
+                "Page not found",
+                "There is nothing here, or it belongs to another workspace.",
+            ),
+            AppError::NoWorkspace => (
+                "No workspace here",
+                "No workspace exists at this address. Check the spelling, or find your workspaces by email.",
+            ),
+            AppError::BadHost => (
+                "Bad request",
+                "This server does not answer for that host name.",
+            ),
+            AppError::BadRequest(_) => (
+                "Bad request",
+                "The request could not be understood. Please go back and try again.",
+            ),
+            AppError::Forbidden => (
+                "Not allowed",
+                "Only an administrator of this workspace can do that.",
+            ),
+            AppError::Csrf => (
+                "Form expired",
+                "This form was out of date or did not come from this site. Please go back, reload the page and try again.",
+            ),
+            AppError::InvalidLink => (
+                "This link is no longer valid",
+                "It may have expired, been used already or been revoked. Ask for a new one.",
+            ),
+            AppError::PayloadTooLarge => (
+                "Too large",
+                "What you sent is larger than this page accepts.",
+            ),
+            AppError::TooManyRequests { .. } => {
+                ("Too many attempts", "Please wait a little and try again.")
+            }
+            AppError::Unavailable(_) => (
+                "Temporarily unavailable",
+                "We could not reach the database just now. Please try again in a moment.",
+            ),
+            AppError::LoginRequired { .. } => {
+                ("Please log in", "You need to log in to see this page.")
+            }
+            AppError::Database(_) | AppError::Render(_) | AppError::Internal(_) => (
+                "Something went wrong",
+                "An unexpected error stopped this request. It has been logged; please try again.",
+            ),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound | AppError::InvalidLink | AppError::NoWorkspace => {
+                StatusCode::NOT_FOUND
+            }
+            AppError::Database(diesel::result::Error::NotFound) => StatusCode::NOT_FOUND,
+            AppError::BadHost | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                _,
+            )) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Database(_) | AppError::Render(_) | AppError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if let AppError::LoginRequired { next } = self {
+            let location = match next {
+                Some(next) => format!("/login?next={}", crate::routes::url_encode(next)),
+                None => "/login".to_owned(),
+            };
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location))
+                .finish();
+        }
+        if status.is_server_error() {
+            tracing::error!(error = %error_chain(self), "request failed");
+        } else {
+            tracing::debug!(error = %self, status = status.as_u16(), "request refused");
+        }
+        let (title, message) = self.page();
+        let mut response =
+            crate::render::error_page(status, &ErrorPage::new(status, title, message));
+        if let AppError::TooManyRequests { retry_after } = self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+/// The error and its causes on one line, for the log.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(cause) = cur {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        cur = cause.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_as_the_spec_says() {
+        assert_eq!(AppError::NotFound.status_code(), 404);
+        assert_eq!(
+            AppError::Database(diesel::result::Error::NotFound).status_code(),
+            404
+        );
+        assert_eq!(AppError::InvalidLink.status_code(), 404);
+        assert_eq!(AppError::BadHost.status_code(), 400);
+        assert_eq!(AppError::Csrf.status_code(), 403);
+        assert_eq!(AppError::Forbidden.status_code(), 403);
+        assert_eq!(AppError::PayloadTooLarge.status_code(), 413);
+        assert_eq!(
+            AppError::TooManyRequests { retry_after: 3 }.status_code(),
+            429
+        );
+        assert_eq!(
+            AppError::Unavailable(anyhow::anyhow!("pool")).status_code(),
+            503
+        );
+        assert_eq!(
+            AppError::Database(diesel::result::Error::RollbackTransaction).status_code(),
+            500
+        );
+    }
+
+    #[test]
+    fn server_errors_do_not_leak_their_cause() {
+        let e = AppError::Internal(anyhow::anyhow!("secret table xyz exploded"));
+        let response = e.error_response();
+        assert_eq!(response.status(), 500);
+        let body =
+            actix_web::body::MessageBody::try_into_bytes(response.into_body()).unwrap_or_default();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("Something went wrong"));
+        assert!(!body.contains("xyz"));
+    }
+
+    #[test]
+    fn too_many_requests_says_when_to_retry() {
+        let response = AppError::TooManyRequests { retry_after: 7 }.error_response();
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"7"[..])
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! Turning Askama templates into responses, and what every page knows.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use askama::Template;
+
+use crate::auth::session::Flash;
+use crate::auth::{CurrentMember, TypedSession};
+use crate::error::AppResult;
+
+/// What the layouts need on every page.
+pub struct PageContext {
+    /// Token for the forms on this page.
+    pub csrf_token: String,
+    /// A one-time message.
+    pub flash: Option<Flash>,
+    /// The organisation's name on tenant pages.
+    pub org_name: Option<String>,
+    /// The logged-in member's name.
+    pub member_name: Option<String>,
+    /// Whether that member is an admin (admin links).
+    pub is_admin: bool,
+    /// Sidebar section to highlight.
+    pub nav: &'static str,
+}
+
+impl PageContext {
+    /// For public pages (apex, login): a CSRF token and the flash.
+    pub fn public(session: &TypedSession) -> Self {
+        Self {
+            csrf_token: session.csrf_token(),
+            flash: session.take_flash(),
+            org_name: None,
+            member_name: None,
+            is_admin: false,
+            nav: "",
+        }
+    }
+
+    /// For a public page on a tenant host (login, invite): shows the organisation.
+    pub fn tenant_public(session: &TypedSession, org_name: &str) -> Self {
+        Self {
+            org_name: Some(org_name.to_owned()),
+            ..Self::public(session)
+        }
+    }
+
+    /// For pages behind login.
+    pub fn app(session: &TypedSession, me: &CurrentMember, nav: &'static str) -> Self {
+        Self {
+            csrf_token: session.csrf_token(),
+            flash: session.take_flash(),
+            org_name: Some(me.tenant.name.clone()),
+            member_name: Some(me.member.name.clone()),
+            is_admin: me.is_admin(),
+            nav,
+        }
+    }
+}
+
+/// Messages beside form fields, by field name.
+#[derive(Default, Debug)]
+pub struct FormErrors(BTreeMap<&'static str, String>);
+
+impl FormErrors {
+    /// Records a message for a field (the first one wins).
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    /// The message for a field.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    /// Whether a field has a message.
+    pub fn has(&self, field: &str) -> bool {
+        self.0.contains_key(field)
+    }
+
+    /// Whether there are no messages.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Copies `validator`'s messages in.
+    pub fn extend_from_validation(&mut self, errors: &validator::ValidationErrors) {
+        for (field, errs) in errors.field_errors() {
+            let field: &'static str = match field.as_ref() {
+                "name" => "name",
+                "email" => "email",
+                "password" => "password",
+                "organization_name" => "organization_name",
+                "subdomain" => "subdomain",
+                _ => "form",
+            };
+            if let Some(msg) = errs.iter().find_map(|e| e.message.as_ref()) {
+                self.add(field, msg.to_string());
+            }
+        }
+    }
+}
+
+/// Renders a template with a status. Every HTML page goes through here.
+pub fn render<T: Template>(status: StatusCode, page: &T) -> AppResult<HttpResponse> {
+    let html = page.render()?;
+    Ok(html_response(HttpResponse::build(status), html))
+}
+
+fn html_response(mut builder: HttpResponseBuilder, html: String) -> HttpResponse {
+    builder
+        .content_type(ContentType::html())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html)
+}
+
+/// The error page; if even that fails to render, plain text.
+pub fn error_page(status: StatusCode, page: &ErrorPage) -> HttpResponse {
+    match page.render() {
+        Ok(html) => html_response(HttpResponse::build(status), html),
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            HttpResponse::build(status)
+                .content_type(ContentType::plaintext())
+                .body(page.title)
+        }
+    }
+}
+
+/// An error page that looks like the product.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    /// HTTP status code shown large.
+    pub code: u16,
+    /// Headline.
+    pub title: &'static str,
+    /// What happened and what to do.
+    pub message: &'static str,
+}
+
+impl ErrorPage {
+    /// A page for a status.
+    pub fn new(status: StatusCode, title: &'static str, message: &'static str) -> Self {
+        Self {
+            code: status.as_u16(),
+            title,
+            message,
+        }
+    }
+}

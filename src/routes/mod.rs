@@ -1,0 +1,99 @@
+//! HTTP routes, registered per area. Apex and tenant routes share paths (`/`,
+//! `/login`...), so each area is a scope guarded by the [`Site`] that the tenancy
+//! middleware resolved.
+
+pub mod apex;
+pub mod assets;
+pub mod health;
+pub mod tenant;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, guard, web};
+
+use crate::tenancy::Site;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(health::configure)
+        .configure(assets::configure)
+        .service(
+            web::scope("")
+                .guard(guard::fn_guard(|ctx| {
+                    matches!(ctx.req_data().get::<Site>(), Some(Site::Apex))
+                }))
+                .configure(apex::configure),
+        )
+        .service(
+            web::scope("")
+                .guard(guard::fn_guard(|ctx| {
+                    matches!(ctx.req_data().get::<Site>(), Some(Site::Tenant(_)))
+                }))
+                .configure(tenant::configure),
+        );
+}
+
+/// The answer to a successful POST: 303 to `location`.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// Percent-encodes a query-string value.
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A `next` target that stays on this host: a local absolute path, not `//host`,
+/// not `/\host` (which browsers treat as `//`), no scheme, no control characters.
+/// Anything else becomes `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.chars().any(|c| c.is_control() || c == '\\')
+                && n.len() <= 2048 =>
+        {
+            n.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_host() {
+        assert_eq!(safe_next(Some("/leads?page=2")), "/leads?page=2");
+        assert_eq!(safe_next(None), "/");
+        for bad in [
+            "//evil.com",
+            "/\\evil.com",
+            "https://evil.com",
+            "evil.com",
+            "/a\\b",
+            "/\nx",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn encodes_query_values() {
+        assert_eq!(url_encode("/leads?q=a b&x"), "/leads%3Fq%3Da%20b%26x");
+    }
+}

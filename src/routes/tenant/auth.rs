@@ -1,0 +1,163 @@
+//! Logging in and out on a tenant's host, and the signup hand-off.
+
+use actix_web::guard::GuardContext;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::csrf::NoFields;
+use crate::auth::password::verify_password;
+use crate::auth::{CsrfForm, CurrentTenant, TypedSession};
+use crate::db::Db;
+use crate::db::tokens::TokenPurpose;
+use crate::domain::{Email, MAX_PASSWORD_LEN};
+use crate::error::{AppError, AppResult};
+use crate::ratelimit::{Limited, RateLimits};
+use crate::render::{PageContext, render};
+use crate::routes::{safe_next, see_other};
+
+/// The one message for every failed login, whatever the cause.
+const LOGIN_FAILED: &str = "That email and password do not match an account in this workspace.";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    ctx: PageContext,
+    email: String,
+    next: String,
+    error: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginQuery {
+    next: Option<String>,
+}
+
+pub(super) async fn login_form(
+    tenant: CurrentTenant,
+    session: TypedSession,
+    query: web::Query<LoginQuery>,
+) -> AppResult<HttpResponse> {
+    let next = safe_next(query.next.as_deref());
+    if session.member_in(&tenant.0.scope).is_some() {
+        return Ok(see_other(&next));
+    }
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            ctx: PageContext::tenant_public(&session, &tenant.0.name),
+            email: String::new(),
+            next,
+            error: None,
+        },
+    )
+}
+
+/// The login form as typed.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(super) struct LoginForm {
+    email: String,
+    password: String,
+    next: String,
+}
+
+#[tracing::instrument(name = "login", skip_all)]
+pub(super) async fn log_in(
+    req: HttpRequest,
+    tenant: CurrentTenant,
+    session: TypedSession,
+    db: web::Data<Db>,
+    limits: web::Data<RateLimits>,
+    form: CsrfForm<LoginForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    let tenant = tenant.0;
+    limits.check_client(Limited::LoginClient, req.peer_addr().map(|a| a.ip()))?;
+    let email = Email::parse(&form.email).ok();
+    if let Some(email) = &email {
+        limits.check_key(
+            Limited::LoginAccount,
+            &format!("{}:{}", tenant.scope.tenant_id(), email),
+        )?;
+    }
+    let credentials = match email {
+        Some(email) => {
+            db.read(&tenant.scope, move |tx| {
+                Ok(tx.find_credentials_by_email(&email)?)
+            })
+            .await?
+        }
+        None => None,
+    };
+    let password = form
+        .password
+        .chars()
+        .take(MAX_PASSWORD_LEN)
+        .collect::<String>();
+    // Verify even when there is no such account, against a dummy hash, so that
+    // the answer takes as long either way.
+    let stored = credentials.as_ref().map(|c| c.password_hash.clone());
+    let verified = crate::telemetry::spawn_blocking_in_span(move || {
+        verify_password(stored.as_deref(), &password)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    match credentials {
+        Some(c) if verified && c.member.active => {
+            session.log_in(&tenant.scope, &c.member.id)?;
+            tracing::info!(user.id = %c.member.id, "logged in");
+            Ok(see_other(&safe_next(Some(&form.next))))
+        }
+        _ => {
+            tracing::info!("login refused");
+            render(
+                StatusCode::UNAUTHORIZED,
+                &LoginPage {
+                    ctx: PageContext::tenant_public(&session, &tenant.name),
+                    email: form.email.trim().chars().take(254).collect(),
+                    next: safe_next(Some(&form.next)),
+                    error: Some(LOGIN_FAILED),
+                },
+            )
+        }
+    }
+}
+
+pub(super) async fn log_out(session: TypedSession, _form: CsrfForm<NoFields>) -> HttpResponse {
+    session.log_out();
+    see_other("/login")
+}
+
+/// Whether `GET /` carries a signup hand-off token.
+pub(super) fn has_handoff(ctx: &GuardContext<'_>) -> bool {
+    ctx.head()
+        .uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("handoff=")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct HandoffQuery {
+    handoff: String,
+}
+
+/// Exchanges a signup hand-off token for a session on this host.
+pub(super) async fn complete_signup(
+    tenant: CurrentTenant,
+    session: TypedSession,
+    db: web::Data<Db>,
+    query: web::Query<HandoffQuery>,
+) -> AppResult<HttpResponse> {
+    let token = query.into_inner().handoff;
+    let member = db
+        .write(&tenant.0.scope, move |tx| {
+            Ok(tx.consume_token(&token, TokenPurpose::Handoff)?)
+        })
+        .await?
+        .ok_or(AppError::InvalidLink)?;
+    session.log_in(&tenant.0.scope, &member)?;
+    session.flash("success", "Welcome to your new workspace.");
+    Ok(see_other("/"))
+}

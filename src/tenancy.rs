@@ -1,0 +1,232 @@
+//! Host → tenant resolution, as middleware in front of every route.
+//!
+//! | host | outcome |
+//! |---|---|
+//! | `{BASE_DOMAIN}`, `www.{BASE_DOMAIN}` | [`Site::Apex`]: the public pages |
+//! | `{slug}.{BASE_DOMAIN}` with a tenant | [`Site::Tenant`] |
+//! | `{anything}.{BASE_DOMAIN}` without one | 404 page: no workspace here |
+//! | anything else, or no `Host` | 400: a wrong host is an attack, not a page |
+//!
+//! Hosts compare case-insensitively and the port is ignored. Only the `Host` header
+//! (or the request line's authority) counts; `X-Forwarded-Host` is never trusted.
+//! `/healthz` and `/static/` answer on any host, for load balancers and assets.
+//!
+//! Tenants are cached by slug so that a page view costs no directory lookup; the
+//! cache is invalidated here when a tenant is created, renamed or deleted, and
+//! entries expire after [`TENANT_CACHE_TTL`] so other instances catch up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
+use moka::sync::Cache;
+use tracing_actix_web::RootSpan;
+
+use crate::db::Db;
+use crate::db::tenants::Tenant;
+use crate::domain::Slug;
+use crate::error::{AppError, AppResult};
+
+/// How long a resolved (or missing) tenant is trusted without asking the database.
+pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
+/// Tenants kept in the cache.
+pub const TENANT_CACHE_CAPACITY: u64 = 10_000;
+/// Largest request body accepted anywhere but CSV import (SPEC: 1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Which site a request is for; set in request extensions by [`resolve_site`].
+#[derive(Clone)]
+pub enum Site {
+    /// The apex (and `www.`): public pages.
+    Apex,
+    /// A tenant's host.
+    Tenant(Arc<Tenant>),
+}
+
+/// What a host names, before any database lookup.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HostKind {
+    /// The apex or `www.`.
+    Apex,
+    /// A well-formed tenant subdomain.
+    Tenant(Slug),
+    /// Under the base domain, but no slug could live there.
+    NoWorkspace,
+    /// Not ours.
+    Foreign,
+}
+
+/// Classifies a `Host` header value against the base domain.
+pub fn classify_host(raw: &str, base_domain: &str) -> HostKind {
+    let host = raw.trim().to_ascii_lowercase();
+    // IPv6 literals and anything with userinfo are not names of ours.
+    if host.starts_with('[') || host.contains('@') {
+        return HostKind::Foreign;
+    }
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        Some(_) => return HostKind::Foreign,
+        None => host.as_str(),
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name == base_domain || name.strip_prefix("www.") == Some(base_domain) {
+        return HostKind::Apex;
+    }
+    match name
+        .strip_suffix(base_domain)
+        .and_then(|rest| rest.strip_suffix('.'))
+    {
+        Some(label) if !label.is_empty() => match Slug::parse(label) {
+            Ok(slug) if slug.as_str() == label => HostKind::Tenant(slug),
+            _ => HostKind::NoWorkspace,
+        },
+        _ => HostKind::Foreign,
+    }
+}
+
+/// Resolves slugs to tenants through a cache.
+pub struct TenantResolver {
+    db: Db,
+    base_domain: String,
+    cache: Cache<String, Option<Arc<Tenant>>>,
+}
+
+impl TenantResolver {
+    /// A resolver with an empty cache.
+    pub fn new(db: Db, base_domain: String) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(TENANT_CACHE_CAPACITY)
+            .time_to_live(TENANT_CACHE_TTL)
+            .build();
+        Self {
+            db,
+            base_domain,
+            cache,
+        }
+    }
+
+    /// The tenant at `slug`, from the cache or the directory.
+    pub async fn find(&self, slug: &Slug) -> AppResult<Option<Arc<Tenant>>> {
+        if let Some(hit) = self.cache.get(slug.as_str()) {
+            return Ok(hit);
+        }
+        let key = slug.as_str().to_owned();
+        let lookup = key.clone();
+        let found = self
+            .db
+            .platform_read(move |tx| Ok(tx.find_tenant_by_slug(&lookup)?))
+            .await?
+            .map(Arc::new);
+        self.cache.insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// Forgets what is cached for `slug` (after signup, rename or delete).
+    pub fn invalidate(&self, slug: &str) {
+        self.cache.invalidate(slug);
+    }
+}
+
+/// The middleware: classifies the host, resolves the tenant, refuses oversized
+/// bodies, and records `tenant.slug` on the request's span.
+pub async fn resolve_site(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let path = req.path();
+    let any_host = path == "/healthz" || path.starts_with("/static/");
+    if declared_body_len(&req).is_some_and(|len| len > MAX_BODY_BYTES) && !path.ends_with("/import")
+    {
+        return Err(AppError::PayloadTooLarge.into());
+    }
+    if !any_host {
+        let resolver = req
+            .app_data::<web::Data<TenantResolver>>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("TenantResolver not configured")))?;
+        let host = request_host(&req);
+        let site = match classify_host(&host, &resolver.base_domain) {
+            HostKind::Apex => Site::Apex,
+            HostKind::Tenant(slug) => match resolver.find(&slug).await? {
+                Some(tenant) => Site::Tenant(tenant),
+                None => return Err(AppError::NoWorkspace.into()),
+            },
+            HostKind::NoWorkspace => return Err(AppError::NoWorkspace.into()),
+            HostKind::Foreign => return Err(AppError::BadHost.into()),
+        };
+        if let Site::Tenant(tenant) = &site {
+            if let Some(span) = req.extensions().get::<RootSpan>() {
+                span.record("tenant.slug", tenant.slug.as_str());
+            }
+        }
+        req.extensions_mut().insert(site);
+    }
+    next.call(req).await
+}
+
+/// The host the client asked for: the `Host` header, or the authority of an
+/// absolute request URI (HTTP/2).
+fn request_host(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
+        .unwrap_or_default()
+}
+
+fn declared_body_len(req: &ServiceRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slug(s: &str) -> HostKind {
+        HostKind::Tenant(Slug::parse(s).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    #[test]
+    fn classifies_hosts() {
+        let base = "crm.example";
+        assert_eq!(classify_host("crm.example", base), HostKind::Apex);
+        assert_eq!(classify_host("CRM.Example:8080", base), HostKind::Apex);
+        assert_eq!(classify_host("www.crm.example", base), HostKind::Apex);
+        assert_eq!(classify_host("acme.crm.example", base), slug("acme"));
+        assert_eq!(classify_host("ACME.crm.example:443", base), slug("acme"));
+        assert_eq!(classify_host("acme.crm.example.", base), slug("acme"));
+        assert_eq!(
+            classify_host("a.b.crm.example", base),
+            HostKind::NoWorkspace
+        );
+        assert_eq!(
+            classify_host("api.crm.example", base),
+            HostKind::NoWorkspace
+        );
+        assert_eq!(
+            classify_host("-x-.crm.example", base),
+            HostKind::NoWorkspace
+        );
+        assert_eq!(classify_host("evil.example", base), HostKind::Foreign);
+        assert_eq!(classify_host("acmecrm.example", base), HostKind::Foreign);
+        assert_eq!(
+            classify_host("crm.example.evil.com", base),
+            HostKind::Foreign
+        );
+        assert_eq!(classify_host("", base), HostKind::Foreign);
+        assert_eq!(classify_host("[::1]:8080", base), HostKind::Foreign);
+        assert_eq!(classify_host("acme.crm.example:x", base), HostKind::Foreign);
+        assert_eq!(
+            classify_host("user@acme.crm.example", base),
+            HostKind::Foreign
+        );
+    }
+}
