@@ -1,1 +1,11 @@
+//! Integration tests: the real application over real HTTP, on SQLite and on
+//! PostgreSQL (see `helpers::both_backends!`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod helpers;
+mod pg;
+
+mod auth;
+mod hosts;
+mod signup;
+mod storage;

@@ -1,0 +1,369 @@
+//! `spawn_app()` and friends: the real application on a real port, over a fresh
+//! SQLite file or a fresh PostgreSQL database, driven by a real HTTP client.
+//!
+//! Hosts are real names: a resolver sends every `*.localhost` to 127.0.0.1, so the
+//! cookie jar keeps each tenant's cookie to its own host, as a browser does.
+#![allow(dead_code)] // shared by every test module; not each uses every helper
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Once};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::{Client, Response, StatusCode, redirect};
+use tempfile::TempDir;
+use tenantry::config::{Config, DatabaseUrl, Environment};
+use tenantry::db::Db;
+use tenantry::startup::Application;
+
+use crate::pg::{PgTestDb, postgres_available};
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A PostgreSQL database of its own.
+    Postgres,
+}
+
+/// Generates one test per backend from an `async fn(Backend)`. The PostgreSQL one
+/// returns early (with a one-line notice) when no server is reachable, unless
+/// `TENANTRY_REQUIRE_POSTGRES` is set, as CI does.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::postgres_enabled() {
+                        super::$name($crate::helpers::Backend::Postgres).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// Whether PostgreSQL tests should run; panics in CI when they cannot.
+pub fn postgres_enabled() -> bool {
+    static NOTICE: Once = Once::new();
+    let available = postgres_available();
+    if !available {
+        if std::env::var_os("TENANTRY_REQUIRE_POSTGRES").is_some() {
+            panic!(
+                "TENANTRY_REQUIRE_POSTGRES is set but no PostgreSQL server answers at TEST_DATABASE_URL"
+            );
+        }
+        NOTICE.call_once(|| {
+            use std::io::Write;
+            // Written to the real stderr, past the test harness's capture.
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: PostgreSQL tests skipped (no server reachable); set TEST_DATABASE_URL=postgres://postgres@127.0.0.1/postgres to run them"
+            );
+        });
+    }
+    available
+}
+
+/// Resolves every name under `localhost` to loopback, as browsers do.
+struct LoopbackResolver;
+
+impl Resolve for LoopbackResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_ascii_lowercase();
+        Box::pin(async move {
+            if host == "localhost" || host.ends_with(".localhost") {
+                let addrs: Addrs =
+                    Box::new(vec![SocketAddr::from(([127, 0, 0, 1], 0))].into_iter());
+                Ok(addrs)
+            } else {
+                Err(format!("test resolver refuses {host}").into())
+            }
+        })
+    }
+}
+
+/// A browser-like client: its own cookie jar, no automatic redirects.
+pub fn new_client() -> Client {
+    Client::builder()
+        .redirect(redirect::Policy::none())
+        .cookie_store(true)
+        .dns_resolver(Arc::new(LoopbackResolver))
+        .build()
+        .expect("building the test client")
+}
+
+/// A running application and a client for it.
+pub struct TestApp {
+    /// The port it listens on.
+    pub port: u16,
+    /// The default client (cookie jar = one browser).
+    pub client: Client,
+    /// The database handle of the running app.
+    pub db: Db,
+    /// The configuration it was built from.
+    pub config: Config,
+    /// Which backend.
+    pub backend: Backend,
+    /// Keeps the SQLite file and mail directory alive.
+    pub dir: TempDir,
+    /// Keeps the PostgreSQL database alive; dropped with the app.
+    pub pg: Option<PgTestDb>,
+}
+
+/// A test configuration: port 0, a temp SQLite file or a new PostgreSQL database.
+pub fn test_config(backend: Backend, dir: &TempDir) -> (Config, Option<PgTestDb>) {
+    let (database_url, migration_database_url, pg) = match backend {
+        Backend::Sqlite => {
+            let url = DatabaseUrl::sqlite_file(&dir.path().join("test.db"));
+            (url.clone(), url, None)
+        }
+        Backend::Postgres => {
+            let pg = PgTestDb::create();
+            (pg.app_url(), pg.owner_url(), Some(pg))
+        }
+    };
+    let config = Config {
+        database_url,
+        migration_database_url,
+        pool_size: 4,
+        base_domain: "localhost".to_owned(),
+        host: "127.0.0.1".to_owned(),
+        port: 0,
+        environment: Environment::Development,
+        secret_key: "k".repeat(64).into(),
+        smtp_url: None,
+        mail_from: "Tenantry <no-reply@localhost>".to_owned(),
+        mail_dir: dir.path().join("mail"),
+        public_port: None,
+    };
+    (config, pg)
+}
+
+/// Starts the application on `backend`.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts the application after `adjust` has edited its configuration.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    tenantry::telemetry::init_for_test();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut config, pg) = test_config(backend, &dir);
+    adjust(&mut config);
+    let app = Application::build(config.clone())
+        .await
+        .expect("building the app");
+    let port = app.port();
+    let db = app.db();
+    tokio::spawn(app.run_until_stopped());
+    config.public_port = Some(port);
+    TestApp {
+        port,
+        client: new_client(),
+        db,
+        config,
+        backend,
+        dir,
+        pg,
+    }
+}
+
+/// Pulls the CSRF token out of a page.
+pub fn csrf_from(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// The value of a response's `Location` header.
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl TestApp {
+    /// `http://{host}:{port}{path}`; `host` is `localhost` for the apex or a slug.
+    pub fn url(&self, host: &str, path: &str) -> String {
+        let host = if host.eq_ignore_ascii_case("localhost") || host.contains('.') {
+            host.to_owned()
+        } else {
+            format!("{host}.localhost")
+        };
+        format!("http://{host}:{}{path}", self.port)
+    }
+
+    /// GET with the default client.
+    pub async fn get(&self, host: &str, path: &str) -> Response {
+        self.get_with(&self.client, host, path).await
+    }
+
+    /// GET with a given client.
+    pub async fn get_with(&self, client: &Client, host: &str, path: &str) -> Response {
+        client
+            .get(self.url(host, path))
+            .send()
+            .await
+            .expect("GET failed")
+    }
+
+    /// GET and return status and body.
+    pub async fn get_html(&self, host: &str, path: &str) -> (StatusCode, String) {
+        let r = self.get(host, path).await;
+        let status = r.status();
+        (status, r.text().await.unwrap_or_default())
+    }
+
+    /// Posts a form without adding a CSRF token.
+    pub async fn post_raw(
+        &self,
+        client: &Client,
+        host: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        client
+            .post(self.url(host, path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST failed")
+    }
+
+    /// A current CSRF token of the default client's session on `host`.
+    pub async fn csrf(&self, host: &str) -> String {
+        self.csrf_with(&self.client, host).await
+    }
+
+    /// A current CSRF token of `client`'s session on `host`, read from a page with a form.
+    pub async fn csrf_with(&self, client: &Client, host: &str) -> String {
+        let candidates: &[&str] = if host == "localhost" {
+            &["/signup"]
+        } else {
+            &["/login", "/"]
+        };
+        for path in candidates {
+            let r = self.get_with(client, host, path).await;
+            if r.status() == StatusCode::OK {
+                if let Some(token) = csrf_from(&r.text().await.unwrap_or_default()) {
+                    return token;
+                }
+            }
+        }
+        panic!("no CSRF token found on {host}");
+    }
+
+    /// Posts a form with the session's CSRF token added.
+    pub async fn post(&self, host: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.post_with(&self.client, host, path, fields).await
+    }
+
+    /// Posts a form with `client`'s CSRF token added.
+    pub async fn post_with(
+        &self,
+        client: &Client,
+        host: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let token = self.csrf_with(client, host).await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(client, host, path, &all).await
+    }
+
+    /// Signs up an organisation with the default client and follows the hand-off,
+    /// leaving the client logged in on the new host as its admin.
+    pub async fn sign_up(&self, slug: &str) -> Tenant {
+        self.sign_up_with(&self.client, slug).await
+    }
+
+    /// Signs up with a given client.
+    pub async fn sign_up_with(&self, client: &Client, slug: &str) -> Tenant {
+        let tenant = Tenant::named(slug);
+        let r = self
+            .post_with(
+                client,
+                "localhost",
+                "/signup",
+                &[
+                    ("organization_name", &tenant.org_name),
+                    ("subdomain", slug),
+                    ("name", &tenant.admin_name),
+                    ("email", &tenant.admin_email),
+                    ("password", &tenant.admin_password),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "signup of {slug} failed");
+        let handoff = location(&r);
+        assert!(
+            handoff.starts_with(&self.url(slug, "/?handoff=")),
+            "{handoff}"
+        );
+        let r = client.get(&handoff).send().await.expect("hand-off");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&r), "/");
+        tenant
+    }
+
+    /// Logs `client` in on `slug`.
+    pub async fn log_in_with(
+        &self,
+        client: &Client,
+        slug: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        self.post_with(
+            client,
+            slug,
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+/// What a test signed up with.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// Subdomain.
+    pub slug: String,
+    /// Organisation name.
+    pub org_name: String,
+    /// First admin's name.
+    pub admin_name: String,
+    /// First admin's email.
+    pub admin_email: String,
+    /// First admin's password.
+    pub admin_password: String,
+}
+
+impl Tenant {
+    /// Deterministic details for a slug.
+    pub fn named(slug: &str) -> Self {
+        Self {
+            slug: slug.to_owned(),
+            org_name: format!("Org {slug}"),
+            admin_name: format!("Admin of {slug}"),
+            admin_email: format!("admin@{slug}.test"),
+            admin_password: format!("password-of-{slug}"),
+        }
+    }
+}

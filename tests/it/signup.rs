@@ -1,0 +1,162 @@
+//! Signup on the apex, and the hand-off to the new host.
+
+use reqwest::StatusCode;
+
+use crate::both_backends;
+use crate::helpers::{Backend, location, new_client, spawn_app};
+
+fn signup_fields<'a>(slug: &'a str, email: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("organization_name", "Acme Ltd"),
+        ("subdomain", slug),
+        ("name", "Ada Lovelace"),
+        ("email", email),
+        ("password", "correct horse battery"),
+    ]
+}
+
+async fn signup_creates_the_organisation_and_logs_the_admin_in(backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    // Act
+    let r = app
+        .post(
+            "localhost",
+            "/signup",
+            &signup_fields("acme", "ada@acme.test"),
+        )
+        .await;
+    // Assert
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let handoff = location(&r);
+    assert!(
+        handoff.starts_with(&format!("http://acme.localhost:{}/?handoff=", app.port)),
+        "{handoff}"
+    );
+    let r = app.client.get(&handoff).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/");
+    let (status, body) = app.get_html("acme", "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Ada Lovelace"));
+    assert!(body.contains("Acme Ltd"));
+}
+
+async fn handoff_token_is_single_use_and_bound_to_its_tenant(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("other").await;
+    let r = app
+        .post(
+            "localhost",
+            "/signup",
+            &signup_fields("acme", "ada@acme.test"),
+        )
+        .await;
+    let handoff = location(&r);
+    let token = handoff.split("handoff=").nth(1).unwrap().to_owned();
+    // On another tenant's host the token is worth nothing.
+    let stranger = new_client();
+    let r = app
+        .get_with(&stranger, "other", &format!("/?handoff={token}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("no longer valid"));
+    // Used once on its own host, then never again.
+    let r = stranger.get(&handoff).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = new_client().get(&handoff).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A made-up token is as invalid.
+    let r = app
+        .get_with(&new_client(), "acme", "/?handoff=madeup")
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+async fn invalid_signups_get_422_with_messages_and_input_kept(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cases: &[(&str, &str, &str)] = &[
+        ("ab", "ada@acme.test", "Use 3 to 40 characters"),
+        ("-acme", "ada@acme.test", "start or end with a hyphen"),
+        (
+            "ac_me",
+            "ada@acme.test",
+            "lowercase letters, digits and hyphens",
+        ),
+        ("www", "ada@acme.test", "reserved"),
+        ("admin", "ada@acme.test", "reserved"),
+        ("good-slug", "not-an-email", "valid email"),
+    ];
+    for (slug, email, message) in cases {
+        let r = app
+            .post("localhost", "/signup", &signup_fields(slug, email))
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{slug}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(message), "{slug}: expected {message}");
+        assert!(
+            body.contains("value=\"Acme Ltd\""),
+            "organisation name kept"
+        );
+        assert!(body.contains("value=\"Ada Lovelace\""), "name kept");
+        assert!(
+            !body.contains("correct horse battery"),
+            "password never echoed"
+        );
+    }
+    // Too long and too short.
+    let long = "x".repeat(201);
+    let mut fields = signup_fields("acme", "ada@acme.test");
+    fields[0].1 = &long;
+    fields[4].1 = "short";
+    let r = app.post("localhost", "/signup", &fields).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("at most 200 characters"));
+    assert!(body.contains("at least 8 characters"));
+    // Nothing was created.
+    let r = app.get_with(&new_client(), "acme", "/login").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_taken_subdomain_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    let other = new_client();
+    let r = app
+        .post_with(
+            &other,
+            "localhost",
+            "/signup",
+            &signup_fields("ACME", "someone@else.test"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("That address is taken"));
+    assert!(body.contains("value=\"someone@else.test\""));
+}
+
+async fn unicode_names_round_trip_escaped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut fields = signup_fields("unicode", "zoë@exämple.test");
+    fields[0].1 = "Ünïcødé <b>Org</b> & Co 🚀";
+    let r = app.post("localhost", "/signup", &fields).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.client.get(location(&r)).send().await.unwrap();
+    let (_, body) = app.get_html("unicode", "/").await;
+    assert!(
+        body.contains("Ünïcødé &#60;b&#62;Org&#60;/b&#62; &#38; Co 🚀")
+            || body.contains("Ünïcødé &lt;b&gt;Org&lt;/b&gt; &amp; Co 🚀"),
+        "{body}"
+    );
+    assert!(!body.contains("<b>Org</b>"));
+}
+
+both_backends!(
+    signup_creates_the_organisation_and_logs_the_admin_in,
+    handoff_token_is_single_use_and_bound_to_its_tenant,
+    invalid_signups_get_422_with_messages_and_input_kept,
+    a_taken_subdomain_is_refused,
+    unicode_names_round_trip_escaped,
+);

@@ -1,0 +1,7 @@
+// Handler code tries to make a scope for a tenant id of its choosing.
+use tenantry::db::TenantScope;
+use tenantry::domain::TenantId;
+
+fn main() {
+    let _scope = TenantScope { tenant_id: TenantId::from_string("another-tenant".into()) };
+}
