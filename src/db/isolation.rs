@@ -79,7 +79,25 @@ pub fn isolation_problems(pg: &mut PgConnection) -> QueryResult<Vec<String>> {
             role.role
         ));
     }
-    for table in TENANT_TABLES {
+    // Every table with a tenant_id column is a tenant table, listed or not, so a
+    // new table that someone forgot to add to TENANT_TABLES is still checked.
+    #[derive(QueryableByName)]
+    struct TableName {
+        #[diesel(sql_type = Text)]
+        table_name: String,
+    }
+    let mut tables: Vec<String> = TENANT_TABLES.iter().map(|t| (*t).to_owned()).collect();
+    let with_tenant_id: Vec<TableName> = diesel::sql_query(
+        "SELECT table_name::text AS table_name FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND column_name = 'tenant_id' ORDER BY table_name",
+    )
+    .load(pg)?;
+    for t in with_tenant_id {
+        if !tables.contains(&t.table_name) {
+            tables.push(t.table_name);
+        }
+    }
+    for table in &tables {
         let facts: Option<TableFacts> = diesel::sql_query(
             "SELECT pg_get_userbyid(c.relowner)::text AS owner, \
                     pg_has_role(current_user, c.relowner, 'USAGE') AS owned_by_app, \
@@ -92,7 +110,7 @@ pub fn isolation_problems(pg: &mut PgConnection) -> QueryResult<Vec<String>> {
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relname = $1 AND n.nspname = current_schema()",
         )
-        .bind::<Text, _>(*table)
+        .bind::<Text, _>(table.as_str())
         .get_result(pg)
         .optional()?;
         let Some(f) = facts else {

@@ -7,5 +7,6 @@ mod pg;
 
 mod auth;
 mod hosts;
+mod rls;
 mod signup;
 mod storage;

@@ -1,0 +1,16 @@
+-- One-time set-up of a Tenantry database on PostgreSQL, run as a superuser:
+--   psql -v owner_password="'...'" -v app_password="'...'" -f deploy/postgres-roles.sql
+--
+-- Two roles: the owner owns the tables and runs migrations (MIGRATION_DATABASE_URL);
+-- the app role serves requests (DATABASE_URL). The app role neither owns the tables
+-- nor bypasses row-level security, so every tenant table's policy applies to it.
+CREATE ROLE tenantry_owner LOGIN PASSWORD :owner_password NOSUPERUSER NOBYPASSRLS;
+CREATE ROLE tenantry_app LOGIN PASSWORD :app_password NOSUPERUSER NOBYPASSRLS NOINHERIT;
+CREATE DATABASE tenantry OWNER tenantry_owner;
+\connect tenantry
+GRANT USAGE ON SCHEMA public TO tenantry_app;
+-- Tables the owner creates later (by migrations) are readable and writable by the app.
+ALTER DEFAULT PRIVILEGES FOR ROLE tenantry_owner IN SCHEMA public
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO tenantry_app;
+ALTER DEFAULT PRIVILEGES FOR ROLE tenantry_owner IN SCHEMA public
+    GRANT USAGE, SELECT ON SEQUENCES TO tenantry_app;

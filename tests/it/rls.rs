@@ -1,0 +1,170 @@
+//! PostgreSQL's second wall: row-level security confines even unscoped SQL to the
+//! request's tenant, and Tenantry refuses to start when the wall is down.
+
+use diesel::connection::SimpleConnection;
+use reqwest::StatusCode;
+use tenantry::db::tenants::Tenant;
+use tenantry::startup::Application;
+
+use crate::helpers::{Backend, new_client, postgres_enabled, spawn_app, test_config};
+
+async fn tenant(app: &crate::helpers::TestApp, slug: &'static str) -> Tenant {
+    app.db
+        .platform_read(move |tx| Ok(tx.find_tenant_by_slug(slug)?))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unscoped_sql_inside_a_tenant_transaction_sees_only_that_tenant() {
+    if !postgres_enabled() {
+        return;
+    }
+    // Arrange: two tenants, each with its admin.
+    let app = spawn_app(Backend::Postgres).await;
+    app.sign_up("acme").await;
+    app.sign_up_with(&new_client(), "globex").await;
+    let acme = tenant(&app, "acme").await;
+    let globex = tenant(&app, "globex").await;
+    let globex_id = globex.scope.tenant_id().as_str().to_owned();
+
+    // Act + Assert: an unscoped count sees one user (acme's), not two.
+    let seen = app
+        .db
+        .read(&acme.scope, |tx| Ok(tx.count_unscoped_under_rls("users")?))
+        .await
+        .unwrap();
+    assert_eq!(seen, 1);
+
+    // An unscoped UPDATE of every row touches only this tenant's row.
+    let updated = app
+        .db
+        .write(&acme.scope, |tx| {
+            Ok(tx.execute_unscoped_sql_under_rls("UPDATE users SET name = name")?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(updated, 1);
+
+    // Inserting a row for another tenant is refused by the policy's WITH CHECK.
+    let insert = format!(
+        "INSERT INTO users (tenant_id, id, email, name, password_hash, role, active, created_at, updated_at) \
+         VALUES ('{globex_id}', 'intruder', 'x@x.test', 'X', 'x', 'member', true, now(), now())"
+    );
+    let refused = app
+        .db
+        .write(&acme.scope, move |tx| {
+            Ok(tx.execute_unscoped_sql_under_rls(&insert)?)
+        })
+        .await;
+    let message = format!("{:?}", refused.err().expect("the insert must be refused"));
+    assert!(message.contains("row-level security"), "{message}");
+
+    // Moving acme's own row into globex is refused too.
+    let moved = format!("UPDATE users SET tenant_id = '{globex_id}'");
+    let refused = app
+        .db
+        .write(&acme.scope, move |tx| {
+            Ok(tx.execute_unscoped_sql_under_rls(&moved)?)
+        })
+        .await;
+    assert!(refused.is_err());
+
+    // Outside any tenant transaction, the app role sees no tenant rows at all.
+    let mut app_conn = {
+        use diesel::Connection;
+        diesel::PgConnection::establish(&app.pg.as_ref().unwrap().app_url().connection_string())
+            .unwrap()
+    };
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let bare: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM users")
+        .get_result(&mut app_conn)
+        .unwrap();
+    assert_eq!(bare.n, 0);
+    // And both tenants still work.
+    assert_eq!(app.get("globex", "/login").await.status(), StatusCode::OK);
+}
+
+async fn build_error(
+    adjust: impl FnOnce(&mut tenantry::config::Config, &crate::pg::PgTestDb),
+) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut config, pg) = test_config(Backend::Postgres, &dir);
+    let pg = pg.unwrap();
+    // Migrate first, as the owner, so that only the check can fail.
+    let owner = config.migration_database_url.clone();
+    tokio::task::spawn_blocking(move || tenantry::db::run_migrations(&owner).unwrap())
+        .await
+        .unwrap();
+    adjust(&mut config, &pg);
+    match Application::build(config).await {
+        Ok(_) => String::new(),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_to_start_as_the_tables_owner() {
+    if !postgres_enabled() {
+        return;
+    }
+    let error = build_error(|config, pg| config.database_url = pg.owner_url()).await;
+    assert!(error.starts_with("refusing to serve:"), "{error}");
+    assert!(error.contains("owns"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_to_start_as_a_superuser() {
+    if !postgres_enabled() {
+        return;
+    }
+    let error = build_error(|config, pg| {
+        config.database_url = tenantry::config::DatabaseUrl::parse(&format!(
+            "{}/{}",
+            crate::pg::admin_url().rsplit_once('/').unwrap().0,
+            pg.name()
+        ))
+        .unwrap();
+    })
+    .await;
+    assert!(error.contains("superuser"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_to_start_when_rls_is_off_on_a_tenant_table() {
+    if !postgres_enabled() {
+        return;
+    }
+    for (sql, expected) in [
+        (
+            "ALTER TABLE users DISABLE ROW LEVEL SECURITY",
+            "not enabled on table `users`",
+        ),
+        (
+            "ALTER TABLE auth_tokens NO FORCE ROW LEVEL SECURITY",
+            "not forced on table `auth_tokens`",
+        ),
+        (
+            "DROP POLICY tenant_isolation ON users",
+            "lacks its `tenant_isolation` policy",
+        ),
+    ] {
+        let error = build_error(|_, pg| pg.admin_conn().batch_execute(sql).unwrap()).await;
+        assert!(error.contains(expected), "{sql}: {error}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correct_setup_passes_the_check() {
+    if !postgres_enabled() {
+        return;
+    }
+    let error = build_error(|_, _| {}).await;
+    assert_eq!(error, "");
+}
