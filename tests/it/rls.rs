@@ -58,7 +58,7 @@ async fn unscoped_sql_inside_a_tenant_transaction_sees_only_that_tenant() {
             Ok(tx.execute_unscoped_sql_under_rls(&insert)?)
         })
         .await;
-    let message = format!("{:?}", refused.err().expect("the insert must be refused"));
+    let message = format!("{:?}", refused.expect_err("the insert must be refused"));
     assert!(message.contains("row-level security"), "{message}");
 
     // Moving acme's own row into globex is refused too.
