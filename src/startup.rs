@@ -23,8 +23,6 @@ use crate::tenancy::{MAX_BODY_BYTES, TenantResolver, resolve_site};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "tenantry_session";
-/// How long a session cookie lives in the browser.
-pub const SESSION_TTL_HOURS: i64 = 12;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -110,7 +108,9 @@ fn serve(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server
             .cookie_secure(secure)
             .session_lifecycle(
                 PersistentSession::default()
-                    .session_ttl(actix_web::cookie::time::Duration::hours(SESSION_TTL_HOURS))
+                    .session_ttl(actix_web::cookie::time::Duration::seconds(
+                        crate::auth::session::SESSION_MAX_AGE_SECS,
+                    ))
                     .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
             )
             .build();

@@ -19,6 +19,12 @@ const TENANT_KEY: &str = "tid";
 const MEMBER_KEY: &str = "uid";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
+const LOGGED_IN_AT_KEY: &str = "iat";
+
+/// How long a login lasts. The cookie's `Max-Age` says the same to the browser, but
+/// a cookie store keeps no server state, so a copied cookie would otherwise stay
+/// valid for ever: the login time inside the encrypted cookie is checked as well.
+pub const SESSION_MAX_AGE_SECS: i64 = 12 * 60 * 60;
 
 /// Bytes of randomness in a CSRF token.
 const CSRF_TOKEN_BYTES: usize = 32;
@@ -67,6 +73,8 @@ impl TypedSession {
         self.0.remove(CSRF_KEY);
         self.0.insert(TENANT_KEY, scope.tenant_id().as_str())?;
         self.0.insert(MEMBER_KEY, member.as_str())?;
+        self.0
+            .insert(LOGGED_IN_AT_KEY, chrono::Utc::now().timestamp())?;
         Ok(())
     }
 
@@ -75,10 +83,19 @@ impl TypedSession {
         self.0.purge();
     }
 
-    /// The member logged in on this tenant, if the session belongs to it.
+    /// The member logged in on this tenant, if the session belongs to it and its
+    /// login has not expired.
     pub fn member_in(&self, scope: &TenantScope) -> Option<MemberId> {
+        self.member_in_at(scope, chrono::Utc::now().timestamp())
+    }
+
+    fn member_in_at(&self, scope: &TenantScope, now: i64) -> Option<MemberId> {
         let tenant = self.0.get::<String>(TENANT_KEY).ok().flatten()?;
         if tenant != scope.tenant_id().as_str() {
+            return None;
+        }
+        let logged_in_at = self.0.get::<i64>(LOGGED_IN_AT_KEY).ok().flatten()?;
+        if now - logged_in_at > SESSION_MAX_AGE_SECS {
             return None;
         }
         self.0
@@ -111,5 +128,32 @@ impl FromRequest for TypedSession {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(Ok(TypedSession(req.get_session())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+    use crate::domain::TenantId;
+
+    #[test]
+    fn a_login_is_bound_to_its_tenant_and_expires() {
+        let req = TestRequest::default().to_http_request();
+        let session = TypedSession::from_session(req.get_session());
+        let acme = TenantScope::for_tests(TenantId::from_string("acme-id".into()));
+        let globex = TenantScope::for_tests(TenantId::from_string("globex-id".into()));
+        let member = MemberId::from_string("m1".into());
+        session
+            .log_in(&acme, &member)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let now = chrono::Utc::now().timestamp();
+        assert_eq!(session.member_in_at(&acme, now), Some(member));
+        assert_eq!(session.member_in_at(&globex, now), None);
+        assert_eq!(
+            session.member_in_at(&acme, now + SESSION_MAX_AGE_SECS + 1),
+            None
+        );
     }
 }

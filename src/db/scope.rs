@@ -34,6 +34,12 @@ impl TenantScope {
         Self { tenant_id }
     }
 
+    /// A scope for unit tests outside `db` that need one without a database.
+    #[cfg(test)]
+    pub(crate) fn for_tests(tenant_id: TenantId) -> Self {
+        Self { tenant_id }
+    }
+
     /// The tenant's internal id (for comparing with a session; never shown).
     pub fn tenant_id(&self) -> &TenantId {
         &self.tenant_id
