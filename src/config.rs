@@ -229,15 +229,24 @@ impl Config {
 
     /// The origin of a tenant's host as a browser reaches it, e.g. `http://acme.localhost:8080`.
     pub fn tenant_origin(&self, slug: &str) -> String {
+        self.origin(&format!("{slug}.{}", self.base_domain))
+    }
+
+    /// The apex's origin, e.g. `http://localhost:8080`.
+    pub fn apex_origin(&self) -> String {
+        self.origin(&self.base_domain)
+    }
+
+    fn origin(&self, host: &str) -> String {
         let scheme = match self.environment {
             Environment::Production => "https",
             Environment::Development => "http",
         };
         match self.public_port {
             Some(port) if !(scheme == "https" && port == 443) => {
-                format!("{scheme}://{slug}.{}:{port}", self.base_domain)
+                format!("{scheme}://{host}:{port}")
             }
-            _ => format!("{scheme}://{slug}.{}", self.base_domain),
+            _ => format!("{scheme}://{host}"),
         }
     }
 

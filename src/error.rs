@@ -23,9 +23,13 @@ pub enum AppError {
     /// No such thing in this tenant (or it belongs to another: same answer).
     #[error("not found")]
     NotFound,
-    /// A well-formed subdomain of ours, but no workspace lives there.
+    /// A well-formed subdomain of ours, but no workspace lives there; the page
+    /// links to the apex (this origin) to find one.
     #[error("no workspace at this host")]
-    NoWorkspace,
+    NoWorkspace {
+        /// The apex origin, e.g. `http://localhost:8080`.
+        apex: String,
+    },
     /// The `Host` header is not ours.
     #[error("bad host")]
     BadHost,
@@ -77,7 +81,7 @@ impl AppError {
                 "Page not found",
                 "There is nothing here, or it belongs to another workspace.",
             ),
-            AppError::NoWorkspace => (
+            AppError::NoWorkspace { .. } => (
                 "No workspace here",
                 "No workspace exists at this address. Check the spelling, or find your workspaces by email.",
             ),
@@ -126,7 +130,7 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound | AppError::InvalidLink | AppError::NoWorkspace => {
+            AppError::NotFound | AppError::InvalidLink | AppError::NoWorkspace { .. } => {
                 StatusCode::NOT_FOUND
             }
             AppError::Database(diesel::result::Error::NotFound) => StatusCode::NOT_FOUND,
@@ -163,8 +167,12 @@ impl ResponseError for AppError {
             tracing::debug!(error = %self, status = status.as_u16(), "request refused");
         }
         let (title, message) = self.page();
-        let mut response =
-            crate::render::error_page(status, &ErrorPage::new(status, title, message));
+        let mut page = ErrorPage::new(status, title, message);
+        if let AppError::NoWorkspace { apex } = self {
+            page.link_href = format!("{apex}/find");
+            page.link_label = "Find your workspace";
+        }
+        let mut response = crate::render::error_page(status, &page);
         if let AppError::TooManyRequests { retry_after } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);

@@ -140,6 +140,10 @@ pub struct ErrorPage {
     pub title: &'static str,
     /// What happened and what to do.
     pub message: &'static str,
+    /// Where the page's button goes.
+    pub link_href: String,
+    /// The button's label.
+    pub link_label: &'static str,
 }
 
 impl ErrorPage {
@@ -149,6 +153,8 @@ impl ErrorPage {
             code: status.as_u16(),
             title,
             message,
+            link_href: "/".to_owned(),
+            link_label: "Go to the start page",
         }
     }
 }

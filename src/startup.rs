@@ -93,7 +93,11 @@ fn serve(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server
     let key = session_key(&config)?;
     let secure = config.secure_cookies();
     let address = listener.local_addr().ok();
-    let resolver = web::Data::new(TenantResolver::new(db.clone(), config.base_domain.clone()));
+    let resolver = web::Data::new(TenantResolver::new(
+        db.clone(),
+        config.base_domain.clone(),
+        config.apex_origin(),
+    ));
     let limits = web::Data::new(RateLimits::default());
     let db = web::Data::new(db);
     let config = web::Data::new(config);

@@ -92,12 +92,14 @@ pub fn classify_host(raw: &str, base_domain: &str) -> HostKind {
 pub struct TenantResolver {
     db: Db,
     base_domain: String,
+    apex_origin: String,
     cache: Cache<String, Option<Arc<Tenant>>>,
 }
 
 impl TenantResolver {
-    /// A resolver with an empty cache.
-    pub fn new(db: Db, base_domain: String) -> Self {
+    /// A resolver with an empty cache; `apex_origin` is where "no workspace here"
+    /// pages send people.
+    pub fn new(db: Db, base_domain: String, apex_origin: String) -> Self {
         let cache = Cache::builder()
             .max_capacity(TENANT_CACHE_CAPACITY)
             .time_to_live(TENANT_CACHE_TTL)
@@ -105,6 +107,7 @@ impl TenantResolver {
         Self {
             db,
             base_domain,
+            apex_origin,
             cache,
         }
     }
@@ -149,13 +152,16 @@ pub async fn resolve_site(
             .cloned()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("TenantResolver not configured")))?;
         let host = request_host(&req);
+        let no_workspace = || AppError::NoWorkspace {
+            apex: resolver.apex_origin.clone(),
+        };
         let site = match classify_host(&host, &resolver.base_domain) {
             HostKind::Apex => Site::Apex,
             HostKind::Tenant(slug) => match resolver.find(&slug).await? {
                 Some(tenant) => Site::Tenant(tenant),
-                None => return Err(AppError::NoWorkspace.into()),
+                None => return Err(no_workspace().into()),
             },
-            HostKind::NoWorkspace => return Err(AppError::NoWorkspace.into()),
+            HostKind::NoWorkspace => return Err(no_workspace().into()),
             HostKind::Foreign => return Err(AppError::BadHost.into()),
         };
         if let Site::Tenant(tenant) = &site {

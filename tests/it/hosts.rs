@@ -21,6 +21,10 @@ async fn unknown_subdomain_is_a_404_page(backend: Backend) {
         let (status, body) = app.get_html(host, "/").await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{host}");
         assert!(body.contains("No workspace exists"), "{host}: {body}");
+        assert!(
+            body.contains(&format!("href=\"http://localhost:{}/find\"", app.port)),
+            "links to the apex finder: {body}"
+        );
     }
 }
 
