@@ -113,3 +113,50 @@ both_backends!(
     healthz_and_static_answer_on_any_host,
     unknown_paths_get_the_404_page,
 );
+
+/// Resolving a host is served from the cache (no directory query per request) and
+/// `invalidate` makes the next lookup read the directory again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_lookups_are_cached_until_invalidated() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, SqliteConnection};
+    use tenantry::domain::Slug;
+    use tenantry::tenancy::TenantResolver;
+
+    let app = spawn_app(Backend::Sqlite).await;
+    app.sign_up("acme").await;
+    let resolver = TenantResolver::new(
+        app.db.clone(),
+        "localhost".into(),
+        "http://localhost".into(),
+    );
+    let slug = Slug::parse("acme").unwrap();
+    assert_eq!(
+        resolver.find(&slug).await.unwrap().unwrap().name,
+        "Org acme"
+    );
+
+    // Change the directory behind the cache's back.
+    let path = app.dir.path().join("test.db");
+    tokio::task::spawn_blocking(move || {
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 5000; UPDATE tenants SET name = 'Renamed' WHERE slug = 'acme'",
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(
+        resolver.find(&slug).await.unwrap().unwrap().name,
+        "Org acme",
+        "served from the cache"
+    );
+    resolver.invalidate("acme");
+    assert_eq!(
+        resolver.find(&slug).await.unwrap().unwrap().name,
+        "Renamed",
+        "re-read after invalidation"
+    );
+}
