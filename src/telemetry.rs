@@ -69,6 +69,11 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
+        let status = match outcome {
+            Ok(response) => response.status().as_u16(),
+            Err(error) => error.as_response_error().status_code().as_u16(),
+        };
+        span.in_scope(|| tracing::info!(http.status_code = status, "request finished"));
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
