@@ -17,6 +17,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::{Config, DbKind};
 use crate::db::{Db, run_migrations};
 use crate::error::AppError;
+use crate::mail::MailWaker;
 use crate::ratelimit::RateLimits;
 use crate::telemetry::RequestSpan;
 use crate::tenancy::{MAX_BODY_BYTES, TenantResolver, resolve_site};
@@ -31,6 +32,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    mail_worker: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -64,8 +66,15 @@ impl Application {
         tokio::task::spawn_blocking(crate::auth::password::warm_up)
             .await
             .context("warming up the password hasher")?;
-        let server = serve(listener, db.clone(), config)?;
-        Ok(Self { port, server, db })
+        let waker = MailWaker::default();
+        let mail_worker = crate::mail::spawn_worker(db.clone(), &config, waker.clone())?;
+        let server = serve(listener, db.clone(), config, waker)?;
+        Ok(Self {
+            port,
+            server,
+            db,
+            mail_worker,
+        })
     }
 
     /// The port actually bound (useful with `PORT=0`).
@@ -80,7 +89,10 @@ impl Application {
 
     /// Serves until the process is stopped (Ctrl-C or SIGTERM, gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        // Mail still queued stays in the outbox for the next start.
+        self.mail_worker.abort();
+        result
     }
 }
 
@@ -91,12 +103,18 @@ fn session_key(config: &Config) -> anyhow::Result<Key> {
     Key::try_from(digest.as_slice()).context("deriving the session key")
 }
 
-fn serve(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    db: Db,
+    config: Config,
+    waker: MailWaker,
+) -> anyhow::Result<Server> {
     let key = session_key(&config)?;
     let secure = config.secure_cookies();
     let address = listener.local_addr().ok();
     let resolver = web::Data::new(TenantResolver::new(db.clone(), config.base_domain.clone()));
     let limits = web::Data::new(RateLimits::default());
+    let waker = web::Data::new(waker);
     let db = web::Data::new(db);
     let config = web::Data::new(config);
     let server = HttpServer::new(move || {
@@ -119,6 +137,7 @@ fn serve(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server
             .app_data(config.clone())
             .app_data(resolver.clone())
             .app_data(limits.clone())
+            .app_data(waker.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(
                 web::QueryConfig::default()
