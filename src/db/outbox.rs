@@ -182,6 +182,22 @@ impl TenantTx<'_> {
         Ok(id)
     }
 
+    /// Cancels the not yet delivered mails of an invite (before a resend, so that
+    /// only the newest mail's link is live).
+    pub fn cancel_pending_invite_mails(&mut self, invite: &InviteId) -> QueryResult<()> {
+        let pending = self
+            .scope
+            .outbox()
+            .filter(outbox::invite_id.eq(invite))
+            .filter(outbox::status.eq("pending"))
+            .select(outbox::id)
+            .load::<OutboxId>(self.conn)?;
+        for id in pending {
+            self.finish_mail(&id, "cancelled", None)?;
+        }
+        Ok(())
+    }
+
     /// Claims a due mail for one try: counts the attempt, pushes its due time out by
     /// `lease` (so a crash mid-send retries later, and nobody else picks it up
     /// meanwhile), and mints the link token its purpose needs.

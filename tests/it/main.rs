@@ -4,8 +4,10 @@
 
 mod helpers;
 mod pg;
+mod smtp;
 
 mod auth;
 mod hosts;
 mod signup;
 mod storage;
+mod team;
