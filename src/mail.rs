@@ -267,6 +267,23 @@ impl Mailer {
     }
 }
 
+/// A failure reason fit for the log: a relay's answer may quote the recipient's
+/// address, and addresses are not logged. (The full reason is kept on the mail,
+/// where only the workspace's admins see it.)
+fn for_log(reason: &str) -> String {
+    reason
+        .split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "[address]"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// What the worker needs from the configuration.
 #[derive(Clone)]
 struct WorkerSettings {
@@ -352,12 +369,12 @@ async fn deliver(
             Delivery::Sent
         }
         Err(e) if e.permanent || attempt >= settings.max_attempts => {
-            tracing::warn!(mail.id = %id, attempt, error = %e.reason, "mail failed for good");
+            tracing::warn!(mail.id = %id, attempt, error = %for_log(&e.reason), "mail failed for good");
             Delivery::Failed(e.reason)
         }
         Err(e) => {
             let wait = settings.backoff(attempt);
-            tracing::info!(mail.id = %id, attempt, retry_in_ms = wait.as_millis() as u64, error = %e.reason, "mail not delivered; will retry");
+            tracing::info!(mail.id = %id, attempt, retry_in_ms = wait.as_millis() as u64, error = %for_log(&e.reason), "mail not delivered; will retry");
             let at = Utc::now().naive_utc()
                 + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
             Delivery::RetryAt(at, e.reason)
@@ -378,6 +395,14 @@ async fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_reasons_hide_addresses() {
+        assert_eq!(
+            for_log("permanent error (550): <bob@example.test> unknown"),
+            "permanent error (550): [address] unknown"
+        );
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

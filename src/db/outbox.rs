@@ -201,12 +201,17 @@ impl TenantTx<'_> {
     /// Claims a due mail for one try: counts the attempt, pushes its due time out by
     /// `lease` (so a crash mid-send retries later, and nobody else picks it up
     /// meanwhile), and mints the link token its purpose needs.
+    ///
+    /// The claim is a conditional update on the attempt count of a mail that is
+    /// still due, so of two workers that race for one mail (two instances), only
+    /// one gets it: the other finds the count changed or the due time moved.
     pub fn claim_mail(
         &mut self,
         id: &OutboxId,
         lease: Duration,
         invite_ttl: Duration,
     ) -> QueryResult<Claim> {
+        let now = Utc::now().naive_utc();
         let row = self
             .scope
             .outbox()
@@ -218,6 +223,24 @@ impl TenantTx<'_> {
             self.unqueue(id)?;
             return Ok(Claim::Nothing);
         };
+        let attempt = row.attempts.saturating_add(1);
+        let claimed = diesel::update(
+            self.scope
+                .outbox()
+                .filter(outbox::id.eq(id))
+                .filter(outbox::status.eq("pending"))
+                .filter(outbox::attempts.eq(row.attempts))
+                .filter(outbox::next_attempt_at.le(now)),
+        )
+        .set((
+            outbox::attempts.eq(attempt),
+            outbox::next_attempt_at.eq(plus(now, lease)),
+        ))
+        .execute(self.conn)?;
+        if claimed != 1 {
+            return Ok(Claim::Nothing);
+        }
+        self.reschedule(id, plus(now, lease))?;
         let token = match (row.purpose.as_str(), &row.invite_id, &row.user_id) {
             ("invite", Some(invite), _) => self.rotate_invite_token(invite, invite_ttl)?,
             ("password_reset", _, Some(member)) => match self.find_member(member)? {
@@ -231,15 +254,6 @@ impl TenantTx<'_> {
             self.finish_mail(id, "cancelled", None)?;
             return Ok(Claim::Nothing);
         };
-        let now = Utc::now().naive_utc();
-        let attempt = row.attempts.saturating_add(1);
-        diesel::update(self.scope.outbox().filter(outbox::id.eq(id)))
-            .set((
-                outbox::attempts.eq(attempt),
-                outbox::next_attempt_at.eq(plus(now, lease)),
-            ))
-            .execute(self.conn)?;
-        self.reschedule(id, plus(now, lease))?;
         Ok(Claim::Ready {
             mail: OutgoingMail {
                 to: row.recipient,
@@ -387,13 +401,23 @@ impl PlatformTx<'_> {
         let Some((to, subject, text, html, attempts)) = row else {
             return Ok(Claim::Nothing);
         };
+        let now = Utc::now().naive_utc();
         let attempt = attempts.saturating_add(1);
-        diesel::update(platform_outbox::table.filter(platform_outbox::id.eq(id)))
-            .set((
-                platform_outbox::attempts.eq(attempt),
-                platform_outbox::next_attempt_at.eq(plus(Utc::now().naive_utc(), lease)),
-            ))
-            .execute(self.conn)?;
+        let claimed = diesel::update(
+            platform_outbox::table
+                .filter(platform_outbox::id.eq(id))
+                .filter(platform_outbox::status.eq("pending"))
+                .filter(platform_outbox::attempts.eq(attempts))
+                .filter(platform_outbox::next_attempt_at.le(now)),
+        )
+        .set((
+            platform_outbox::attempts.eq(attempt),
+            platform_outbox::next_attempt_at.eq(plus(now, lease)),
+        ))
+        .execute(self.conn)?;
+        if claimed != 1 {
+            return Ok(Claim::Nothing);
+        }
         Ok(Claim::Ready {
             mail: OutgoingMail {
                 to,

@@ -33,19 +33,31 @@ pub struct Workspace {
 impl TenantTx<'_> {
     /// Every member of this tenant, active first, then by name.
     pub fn list_members(&mut self) -> QueryResult<Vec<Member>> {
-        let mut members = Vec::new();
-        for id in self
-            .scope
+        self.scope
             .users()
             .order((users::active.desc(), users::name.asc()))
-            .select(users::id)
-            .load::<MemberId>(self.conn)?
-        {
-            if let Some(m) = self.find_member(&id)? {
-                members.push(m);
-            }
-        }
-        Ok(members)
+            .select((
+                users::id,
+                users::email,
+                users::name,
+                users::role,
+                users::active,
+            ))
+            .load::<(MemberId, String, String, String, bool)>(self.conn)?
+            .into_iter()
+            .map(|(id, email, name, role, active)| {
+                let role = role.parse::<Role>().map_err(|e| {
+                    diesel::result::Error::DeserializationError(format!("users.role: {e}").into())
+                })?;
+                Ok(Member {
+                    id,
+                    email,
+                    name,
+                    role,
+                    active,
+                })
+            })
+            .collect()
     }
 
     fn count_active_admins(&mut self) -> QueryResult<i64> {

@@ -58,8 +58,10 @@ async fn invite_link(
 async fn accept(_app: &TestApp, link: &str, name: &str, password: &str) -> Client {
     let client = new_client();
     let r = client.get(link).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let token = crate::helpers::csrf_from(&r.text().await.unwrap()).unwrap();
+    let status = r.status();
+    let page = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "GET {link}: {page}");
+    let token = crate::helpers::csrf_from(&page).unwrap();
     let r = client
         .post(link)
         .form(&[
@@ -186,7 +188,8 @@ async fn the_same_person_can_join_several_organisations_with_separate_passwords(
 async fn invite_links_are_void_when_revoked_expired_resent_or_on_another_host(backend: Backend) {
     let (app, smtp) = app_with_smtp(backend).await;
     app.sign_up("acme").await;
-    app.sign_up_with(&new_client(), "globex").await;
+    let globex_admin = new_client();
+    app.sign_up_with(&globex_admin, "globex").await;
 
     // Another tenant's host: 404, and the link still works at home afterwards.
     invite(&app, &app.client, "acme", "carol@example.test", "member").await;
@@ -220,6 +223,18 @@ async fn invite_links_are_void_when_revoked_expired_resent_or_on_another_host(ba
     // Revoked: 404.
     let page = team_html(&app, &app.client, "acme").await;
     let id = id_after(&page, "carol@example.test", "invites");
+    // Another tenant's admin cannot revoke or resend acme's invite: 404.
+    for action in ["revoke", "resend"] {
+        let r = app
+            .post_with(
+                &globex_admin,
+                "globex",
+                &format!("/team/invites/{id}/{action}"),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{action}");
+    }
     let r = app
         .post("acme", &format!("/team/invites/{id}/revoke"), &[])
         .await;
@@ -228,7 +243,7 @@ async fn invite_links_are_void_when_revoked_expired_resent_or_on_another_host(ba
         new_client().get(&link).send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
-    // Another tenant cannot revoke acme's invites either.
+    // Revoking twice finds nothing to revoke.
     let r = app
         .post("acme", &format!("/team/invites/{id}/revoke"), &[])
         .await;
