@@ -112,8 +112,9 @@ impl TenantTx<'_> {
         })
     }
 
-    /// Records an invite. Its token is minted when the mail goes out; until then
-    /// the stored hash is of a random value nobody knows.
+    /// Records an invite (call [`TenantTx::check_invitable`] first). Its token is
+    /// minted when the mail goes out; until then the stored hash is of a random
+    /// value nobody knows.
     pub fn create_invite(
         &mut self,
         email: &Email,
@@ -122,6 +123,17 @@ impl TenantTx<'_> {
         ttl: Duration,
     ) -> QueryResult<InviteId> {
         let now = Utc::now().naive_utc();
+        // Expired invites to the same address are superseded, so the team page
+        // lists one invite per address.
+        diesel::update(
+            self.scope
+                .invites()
+                .filter(invites::email.eq(email.as_str()))
+                .filter(invites::accepted_at.is_null())
+                .filter(invites::revoked_at.is_null()),
+        )
+        .set(invites::revoked_at.eq(Some(now)))
+        .execute(self.conn)?;
         let id = InviteId::generate();
         let tenant_id = self.scope.tenant_id().clone();
         diesel::insert_into(invites::table)
@@ -156,10 +168,11 @@ impl TenantTx<'_> {
                 invites::created_at,
             ))
             .load::<(InviteId, String, String, NaiveDateTime, NaiveDateTime)>(self.conn)?;
+        let ids: Vec<&InviteId> = rows.iter().map(|row| &row.0).collect();
         let mails = self
             .scope
             .outbox()
-            .filter(outbox::invite_id.is_not_null())
+            .filter(outbox::invite_id.assume_not_null().eq_any(ids))
             .order(outbox::created_at.asc())
             .select((outbox::invite_id, outbox::status, outbox::last_error))
             .load::<(Option<InviteId>, String, Option<String>)>(self.conn)?;

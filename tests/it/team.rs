@@ -263,6 +263,18 @@ async fn invite_links_are_void_when_revoked_expired_resent_or_on_another_host(ba
     let r = new_client().get(&link).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(r.text().await.unwrap().contains("no longer valid"));
+    // An expired invite does not block a new one, which replaces it.
+    assert_eq!(
+        invite(&app, &app.client, "acme", "dave@example.test", "member").await,
+        StatusCode::SEE_OTHER
+    );
+    let renewed = invite_link(&app, &smtp, "acme", "dave@example.test", 2).await;
+    let page = team_html(&app, &app.client, "acme").await;
+    assert_eq!(page.matches("dave@example.test").count(), 1, "{page}");
+    assert_eq!(
+        new_client().get(&renewed).send().await.unwrap().status(),
+        StatusCode::OK
+    );
 
     // Resent: a new link; the old one is void.
     invite(&app, &app.client, "acme", "erin@example.test", "member").await;
