@@ -397,6 +397,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn html_bodies_escape_names_and_text_bodies_keep_them() {
+        let link = "http://acme.crm.example/invite/TENANTRY-LINK-TOKEN";
+        let html = InviteHtml {
+            org_name: "<b>Acme</b> & Co",
+            inviter: "Ann",
+            role: "admin",
+            link,
+            ttl_days: 7,
+        }
+        .render()
+        .unwrap_or_default();
+        assert!(!html.contains("<b>Acme"), "{html}");
+        assert!(html.contains("Acme") && html.contains(link));
+        assert!(html.contains("as an admin"));
+        let text = InviteText {
+            org_name: "<b>Acme</b> & Co",
+            inviter: "Ann",
+            role: "member",
+            link,
+            ttl_days: 7,
+        }
+        .render()
+        .unwrap_or_default();
+        assert!(text.contains("<b>Acme</b> & Co") && text.contains(link));
+        assert!(text.contains("as a member"));
+    }
+
+    #[test]
     fn logged_reasons_hide_addresses() {
         assert_eq!(
             for_log("permanent error (550): <bob@example.test> unknown"),

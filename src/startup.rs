@@ -36,8 +36,8 @@ pub struct Application {
 }
 
 impl Application {
-    /// Migrates, connects, binds and builds the server; nothing is served until
-    /// [`Application::run_until_stopped`].
+    /// Migrates, connects, binds and builds the server, and starts the mail worker;
+    /// nothing is served until [`Application::run_until_stopped`].
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
         let migration_url = config.migration_database_url.clone();
         let applied = tokio::task::spawn_blocking(move || run_migrations(&migration_url))
