@@ -679,6 +679,46 @@ async fn find_mails_the_workspaces_of_an_address_and_answers_the_same_for_strang
     assert!(smtp.messages_to("nobody@example.test").is_empty());
 }
 
+async fn find_is_rate_limited_per_address_and_per_client(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = new_client();
+    // Per address: a few tries, then 429 with Retry-After.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = app
+            .post_with(
+                &client,
+                "localhost",
+                "/find",
+                &[("email", "ann@example.test")],
+            )
+            .await;
+        statuses.push(r.status());
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.headers().get("retry-after").is_some());
+        }
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // Per client: other addresses from the same client run out too.
+    let mut limited = false;
+    for i in 0..12 {
+        let email = format!("person{i}@example.test");
+        let r = app
+            .post_with(&client, "localhost", "/find", &[("email", &email)])
+            .await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    assert!(limited, "the client limit never applied");
+}
+
 async fn an_invite_waits_in_the_outbox_while_smtp_is_down(backend: Backend) {
     let (app, smtp) = app_with_smtp(backend).await;
     app.sign_up("acme").await;
@@ -794,6 +834,7 @@ both_backends!(
     password_reset_mails_a_single_use_link_and_answers_the_same_for_strangers,
     reset_requests_are_rate_limited_per_address,
     find_mails_the_workspaces_of_an_address_and_answers_the_same_for_strangers,
+    find_is_rate_limited_per_address_and_per_client,
     an_invite_waits_in_the_outbox_while_smtp_is_down,
     a_mail_that_fails_for_good_is_shown_and_can_be_resent,
     an_admin_renames_the_organisation,
