@@ -10,12 +10,19 @@
 //! | `SECRET_KEY` | development: generated into `.tenantry-secret` | at least 64 characters; signs and encrypts session cookies |
 //! | `SMTP_URL` | unset: mails are written under `mail/` | `smtp://`, `smtps://` or `smtp://...?tls=required` |
 //! | `MAIL_FROM` | `Tenantry <no-reply@{BASE_DOMAIN}>` | sender |
+//! | `MAIL_MAX_ATTEMPTS` | 8 ([`DEFAULT_MAIL_MAX_ATTEMPTS`]) | delivery tries before a mail is marked failed |
+//! | `MAIL_RETRY_BASE_SECS` | 30 ([`DEFAULT_MAIL_RETRY_BASE`]) | first retry delay; it doubles on each try, up to [`MAIL_RETRY_MAX`] |
 //! | `DATABASE_POOL_SIZE` | 8 (SQLite) / 16 (PostgreSQL) | connections in the pool |
 //! | `RUST_LOG` | `info` | log filter (read by `telemetry`) |
+//!
+//! Not read from the environment (tests set them on `Config`): the mail worker's
+//! poll interval ([`DEFAULT_MAIL_POLL_INTERVAL`]) and how long an invite link lives
+//! ([`DEFAULT_INVITE_TTL`], 7 days).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use secrecy::{ExposeSecret, SecretString};
@@ -38,6 +45,17 @@ pub const DEFAULT_SQLITE_POOL_SIZE: u32 = 8;
 pub const DEFAULT_POSTGRES_POOL_SIZE: u32 = 16;
 /// Directory for `.eml` files when no `SMTP_URL` is set.
 pub const DEFAULT_MAIL_DIR: &str = "mail";
+
+/// Delivery tries before a mail is marked failed.
+pub const DEFAULT_MAIL_MAX_ATTEMPTS: u32 = 8;
+/// Delay before the first retry of a mail; doubled on each further try.
+pub const DEFAULT_MAIL_RETRY_BASE: Duration = Duration::from_secs(30);
+/// The longest delay between two tries of one mail.
+pub const MAIL_RETRY_MAX: Duration = Duration::from_secs(3600);
+/// How often the mail worker looks for due mail when nobody wakes it.
+pub const DEFAULT_MAIL_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// How long an invite link stays valid after it is sent (SPEC: 7 days).
+pub const DEFAULT_INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Development or production; production refuses unsafe defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +178,14 @@ pub struct Config {
     pub mail_dir: PathBuf,
     /// Port shown in links we build (mails, signup redirect); `None` for 80.
     pub public_port: Option<u16>,
+    /// Delivery tries before a mail is marked failed.
+    pub mail_max_attempts: u32,
+    /// First retry delay of a mail (doubles per try, capped at [`MAIL_RETRY_MAX`]).
+    pub mail_retry_base: Duration,
+    /// How often the mail worker polls when not woken.
+    pub mail_poll_interval: Duration,
+    /// Lifetime of an invite link, counted from when its mail is sent.
+    pub invite_ttl: Duration,
 }
 
 impl Config {
@@ -208,6 +234,14 @@ impl Config {
         let smtp_url = var("SMTP_URL")?.map(SecretString::from);
         let mail_from =
             var("MAIL_FROM")?.unwrap_or_else(|| format!("Tenantry <no-reply@{base_domain}>"));
+        let mail_max_attempts =
+            var_parsed("MAIL_MAX_ATTEMPTS")?.unwrap_or(DEFAULT_MAIL_MAX_ATTEMPTS);
+        if mail_max_attempts == 0 {
+            bail!("MAIL_MAX_ATTEMPTS must be at least 1");
+        }
+        let mail_retry_base = var_parsed("MAIL_RETRY_BASE_SECS")?
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_MAIL_RETRY_BASE);
         let public_port = var_parsed("PUBLIC_PORT")?
             .or(Some(port))
             .filter(|p| *p != 80);
@@ -224,6 +258,10 @@ impl Config {
             mail_from,
             mail_dir: PathBuf::from(DEFAULT_MAIL_DIR),
             public_port,
+            mail_max_attempts,
+            mail_retry_base,
+            mail_poll_interval: DEFAULT_MAIL_POLL_INTERVAL,
+            invite_ttl: DEFAULT_INVITE_TTL,
         })
     }
 

@@ -7,7 +7,8 @@
 //! - `routes`: the handlers, per area (apex, tenant);
 //! - `render`, `error`: how pages and failures become responses;
 //! - `domain`: validated values;
-//! - `db`: the only place that talks to the database, tenant-scoped by construction.
+//! - `db`: the only place that talks to the database, tenant-scoped by construction;
+//! - `mail`: composing mail and the worker that delivers the outbox.
 
 pub mod auth;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod mail;
 pub mod ratelimit;
 pub mod render;
 pub mod routes;

@@ -17,6 +17,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::{Config, DbKind};
 use crate::db::{Db, run_migrations};
 use crate::error::AppError;
+use crate::mail::MailWaker;
 use crate::ratelimit::RateLimits;
 use crate::telemetry::RequestSpan;
 use crate::tenancy::{MAX_BODY_BYTES, TenantResolver, resolve_site};
@@ -29,11 +30,12 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    mail_worker: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
-    /// Migrates, connects, binds and builds the server; nothing is served until
-    /// [`Application::run_until_stopped`].
+    /// Migrates, connects, binds and builds the server, and starts the mail worker;
+    /// nothing is served until [`Application::run_until_stopped`].
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
         let migration_url = config.migration_database_url.clone();
         let applied = tokio::task::spawn_blocking(move || run_migrations(&migration_url))
@@ -62,8 +64,15 @@ impl Application {
         tokio::task::spawn_blocking(crate::auth::password::warm_up)
             .await
             .context("warming up the password hasher")?;
-        let server = serve(listener, db.clone(), config)?;
-        Ok(Self { port, server, db })
+        let waker = MailWaker::default();
+        let mail_worker = crate::mail::spawn_worker(db.clone(), &config, waker.clone())?;
+        let server = serve(listener, db.clone(), config, waker)?;
+        Ok(Self {
+            port,
+            server,
+            db,
+            mail_worker,
+        })
     }
 
     /// The port actually bound (useful with `PORT=0`).
@@ -78,7 +87,10 @@ impl Application {
 
     /// Serves until the process is stopped (Ctrl-C or SIGTERM, gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        // Mail still queued stays in the outbox for the next start.
+        self.mail_worker.abort();
+        result
     }
 }
 
@@ -89,7 +101,12 @@ fn session_key(config: &Config) -> anyhow::Result<Key> {
     Key::try_from(digest.as_slice()).context("deriving the session key")
 }
 
-fn serve(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    db: Db,
+    config: Config,
+    waker: MailWaker,
+) -> anyhow::Result<Server> {
     let key = session_key(&config)?;
     let secure = config.secure_cookies();
     let address = listener.local_addr().ok();
@@ -99,6 +116,7 @@ fn serve(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server
         config.apex_origin(),
     ));
     let limits = web::Data::new(RateLimits::default());
+    let waker = web::Data::new(waker);
     let db = web::Data::new(db);
     let config = web::Data::new(config);
     let server = HttpServer::new(move || {
@@ -123,6 +141,7 @@ fn serve(listener: TcpListener, db: Db, config: Config) -> anyhow::Result<Server
             .app_data(config.clone())
             .app_data(resolver.clone())
             .app_data(limits.clone())
+            .app_data(waker.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(
                 web::QueryConfig::default()

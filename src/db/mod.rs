@@ -18,11 +18,14 @@
 //! connection is taken inside that closure because `Pool::get` blocks too, and is
 //! never held across an `.await`.
 
+pub mod invites;
 mod isolation;
 mod migrate;
 mod operator;
+pub mod outbox;
 mod schema;
 mod scope;
+pub mod team;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

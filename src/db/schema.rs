@@ -43,9 +43,84 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Invitations to join a tenant. Only a SHA-256 of the link token is stored.
+    invites (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        email -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> Text,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// A tenant's outgoing mail, written in the transaction that caused it. The body
+    /// holds a placeholder where a link token goes: the token is minted when the mail
+    /// is sent, so no raw token is ever stored.
+    outbox (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        purpose -> Text,
+        invite_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        link -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The mail worker's index of due tenant mail: ids and times only, no content.
+    /// Not a tenant table (no row-level security): the worker reads it outside any
+    /// tenant to learn which tenant each job belongs to.
+    mail_queue (tenant_id, outbox_id) {
+        tenant_id -> Text,
+        outbox_id -> Text,
+        due_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Mail that belongs to no tenant (the workspace finder's list). Deleted once sent.
+    platform_outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
-diesel::allow_tables_to_appear_in_same_query!(tenants, users, auth_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    users,
+    auth_tokens,
+    invites,
+    outbox,
+    mail_queue,
+    platform_outbox
+);
 
 /// Tables that hold tenant data; each has row-level security on PostgreSQL, and
 /// start-up checks that it does.
-pub const TENANT_TABLES: &[&str] = &["users", "auth_tokens"];
+pub const TENANT_TABLES: &[&str] = &["users", "auth_tokens", "invites", "outbox"];

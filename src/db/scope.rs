@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::DbConnection;
-use super::schema::{auth_tokens, users};
+use super::schema::{auth_tokens, invites, outbox, users};
 use crate::domain::TenantId;
 
 /// The tenant a unit of work belongs to.
@@ -64,6 +64,8 @@ macro_rules! scoped_sources {
 scoped_sources! {
     users => users,
     auth_tokens => auth_tokens,
+    invites => invites,
+    outbox => outbox,
 }
 
 /// A transaction inside one tenant. Query methods live in the per-table modules.

@@ -73,6 +73,23 @@ impl TenantTx<'_> {
         Ok(raw)
     }
 
+    /// Whether a token is of this tenant, of this purpose, unused and unexpired,
+    /// without using it (to decide whether to show a form).
+    pub fn token_is_valid(&mut self, raw: &str, purpose: TokenPurpose) -> QueryResult<bool> {
+        let now = Utc::now().naive_utc();
+        let found = self
+            .scope
+            .auth_tokens()
+            .filter(auth_tokens::token_hash.eq(hash_token(raw)))
+            .filter(auth_tokens::purpose.eq(purpose.as_str()))
+            .filter(auth_tokens::used_at.is_null())
+            .filter(auth_tokens::expires_at.gt(now))
+            .select(auth_tokens::id)
+            .first::<String>(self.conn)
+            .optional()?;
+        Ok(found.is_some())
+    }
+
     /// Uses a token: returns its member if the token is of this tenant, of this
     /// purpose, unused and unexpired, and marks it used. The `used_at IS NULL`
     /// condition on the update makes a race between two uses end with one winner.

@@ -68,3 +68,11 @@ text_id!(
     /// A member's id within their organisation.
     MemberId
 );
+text_id!(
+    /// An invitation's id within its organisation.
+    InviteId
+);
+text_id!(
+    /// An outgoing mail's id (tenant outbox or platform outbox).
+    OutboxId
+);

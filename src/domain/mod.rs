@@ -7,7 +7,7 @@ mod role;
 mod slug;
 
 pub use email::Email;
-pub use ids::{MemberId, TenantId};
+pub use ids::{InviteId, MemberId, OutboxId, TenantId};
 pub use role::Role;
 pub use slug::{Slug, SlugError};
 

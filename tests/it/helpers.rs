@@ -146,6 +146,11 @@ pub fn test_config(backend: Backend, dir: &TempDir) -> (Config, Option<PgTestDb>
         mail_from: "Tenantry <no-reply@localhost>".to_owned(),
         mail_dir: dir.path().join("mail"),
         public_port: None,
+        // Quick retries and polls, so that mail tests finish in seconds.
+        mail_max_attempts: 50,
+        mail_retry_base: std::time::Duration::from_millis(100),
+        mail_poll_interval: std::time::Duration::from_millis(100),
+        invite_ttl: tenantry::config::DEFAULT_INVITE_TTL,
     };
     (config, pg)
 }

@@ -4,9 +4,11 @@
 
 mod helpers;
 mod pg;
+mod smtp;
 
 mod auth;
 mod hosts;
 mod rls;
 mod signup;
 mod storage;
+mod team;

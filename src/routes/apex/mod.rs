@@ -1,5 +1,6 @@
 //! Public pages on the apex domain: the landing page, signup and the workspace finder.
 
+mod find;
 mod signup;
 
 use actix_web::http::StatusCode;
@@ -14,7 +15,9 @@ use crate::render::{PageContext, render};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(landing))
         .route("/signup", web::get().to(signup::signup_form))
-        .route("/signup", web::post().to(signup::create_organization));
+        .route("/signup", web::post().to(signup::create_organization))
+        .route("/find", web::get().to(find::find_form))
+        .route("/find", web::post().to(find::find_workspaces));
 }
 
 #[derive(Template)]

@@ -1,0 +1,328 @@
+//! Invitations to join a tenant (the `invites` table).
+//!
+//! An invite's link token is minted when its mail is sent ([`TenantTx::rotate_invite_token`]),
+//! not when the invite is created: the outbox then never holds a raw token, and a
+//! resend voids the link of every earlier mail. The token is looked up inside the
+//! tenant of the request, so a link is void on any other tenant's host by construction.
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{invites, outbox};
+use super::scope::TenantTx;
+use crate::auth::{hash_token, random_token};
+use crate::db::tokens::TOKEN_BYTES;
+use crate::domain::{Email, InviteId, MemberId, Role, TenantId};
+
+/// An invite that can still be accepted, as the acceptance page shows it.
+#[derive(Clone, Debug)]
+pub struct OpenInvite {
+    /// Its id.
+    pub id: InviteId,
+    /// The invited address.
+    pub email: String,
+    /// The role the new member gets.
+    pub role: Role,
+}
+
+/// A not yet accepted, not revoked invite, for the team page.
+#[derive(Clone, Debug)]
+pub struct PendingInvite {
+    /// Its id.
+    pub id: InviteId,
+    /// The invited address.
+    pub email: String,
+    /// The role offered.
+    pub role: Role,
+    /// When the link stops working.
+    pub expires_at: NaiveDateTime,
+    /// When the invite was made.
+    pub created_at: NaiveDateTime,
+    /// Status of its latest mail: `pending`, `sent`, `failed` (or `cancelled`).
+    pub mail_status: Option<String>,
+    /// Why the latest mail failed, if it did.
+    pub mail_error: Option<String>,
+}
+
+/// Whether an address may be invited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InviteCheck {
+    /// Nobody with that address here yet.
+    Free,
+    /// A member (active or not) already has it.
+    AlreadyMember,
+    /// An open invite to it exists.
+    AlreadyInvited,
+}
+
+/// The outcome of accepting an invite.
+#[derive(Debug)]
+pub enum AcceptOutcome {
+    /// The member was created.
+    Accepted(MemberId),
+    /// The link is unknown, used, revoked or expired.
+    Invalid,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = invites)]
+struct NewInvite<'a> {
+    tenant_id: &'a TenantId,
+    id: &'a InviteId,
+    email: &'a str,
+    role: &'a str,
+    token_hash: String,
+    invited_by: &'a MemberId,
+    expires_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+}
+
+fn parse_role(raw: &str) -> QueryResult<Role> {
+    raw.parse::<Role>().map_err(|e| {
+        diesel::result::Error::DeserializationError(format!("invites.role: {e}").into())
+    })
+}
+
+fn after(now: NaiveDateTime, ttl: Duration) -> NaiveDateTime {
+    now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(7))
+}
+
+impl TenantTx<'_> {
+    /// Whether `email` is free to invite, a member already, or invited already.
+    pub fn check_invitable(&mut self, email: &Email) -> QueryResult<InviteCheck> {
+        if self.find_credentials_by_email(email)?.is_some() {
+            return Ok(InviteCheck::AlreadyMember);
+        }
+        let now = Utc::now().naive_utc();
+        let open = self
+            .scope
+            .invites()
+            .filter(invites::email.eq(email.as_str()))
+            .filter(invites::accepted_at.is_null())
+            .filter(invites::revoked_at.is_null())
+            .filter(invites::expires_at.gt(now))
+            .select(invites::id)
+            .first::<InviteId>(self.conn)
+            .optional()?;
+        Ok(match open {
+            Some(_) => InviteCheck::AlreadyInvited,
+            None => InviteCheck::Free,
+        })
+    }
+
+    /// Records an invite (call [`TenantTx::check_invitable`] first). Its token is
+    /// minted when the mail goes out; until then the stored hash is of a random
+    /// value nobody knows.
+    pub fn create_invite(
+        &mut self,
+        email: &Email,
+        role: Role,
+        invited_by: &MemberId,
+        ttl: Duration,
+    ) -> QueryResult<InviteId> {
+        let now = Utc::now().naive_utc();
+        // Expired invites to the same address are superseded, so the team page
+        // lists one invite per address.
+        diesel::update(
+            self.scope
+                .invites()
+                .filter(invites::email.eq(email.as_str()))
+                .filter(invites::accepted_at.is_null())
+                .filter(invites::revoked_at.is_null()),
+        )
+        .set(invites::revoked_at.eq(Some(now)))
+        .execute(self.conn)?;
+        let id = InviteId::generate();
+        let tenant_id = self.scope.tenant_id().clone();
+        diesel::insert_into(invites::table)
+            .values(NewInvite {
+                tenant_id: &tenant_id,
+                id: &id,
+                email: email.as_str(),
+                role: role.as_str(),
+                token_hash: hash_token(&random_token(TOKEN_BYTES)),
+                invited_by,
+                expires_at: after(now, ttl),
+                created_at: now,
+            })
+            .execute(self.conn)?;
+        Ok(id)
+    }
+
+    /// Invites not accepted and not revoked (expired ones included, marked by their
+    /// date), newest first, each with the status of its latest mail.
+    pub fn list_pending_invites(&mut self) -> QueryResult<Vec<PendingInvite>> {
+        let rows = self
+            .scope
+            .invites()
+            .filter(invites::accepted_at.is_null())
+            .filter(invites::revoked_at.is_null())
+            .order(invites::created_at.desc())
+            .select((
+                invites::id,
+                invites::email,
+                invites::role,
+                invites::expires_at,
+                invites::created_at,
+            ))
+            .load::<(InviteId, String, String, NaiveDateTime, NaiveDateTime)>(self.conn)?;
+        let ids: Vec<&InviteId> = rows.iter().map(|row| &row.0).collect();
+        let mails = self
+            .scope
+            .outbox()
+            .filter(outbox::invite_id.assume_not_null().eq_any(ids))
+            .order(outbox::created_at.asc())
+            .select((outbox::invite_id, outbox::status, outbox::last_error))
+            .load::<(Option<InviteId>, String, Option<String>)>(self.conn)?;
+        rows.into_iter()
+            .map(|(id, email, role, expires_at, created_at)| {
+                // The latest mail wins: they are ordered oldest first.
+                let latest = mails
+                    .iter()
+                    .rev()
+                    .find(|(invite, _, _)| invite.as_ref() == Some(&id));
+                Ok(PendingInvite {
+                    role: parse_role(&role)?,
+                    mail_status: latest.map(|(_, status, _)| status.clone()),
+                    mail_error: latest.and_then(|(_, _, error)| error.clone()),
+                    id,
+                    email,
+                    expires_at,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// An invite that is neither accepted nor revoked, by id (for resend).
+    pub fn find_unaccepted_invite(&mut self, id: &InviteId) -> QueryResult<Option<OpenInvite>> {
+        self.scope
+            .invites()
+            .filter(invites::id.eq(id))
+            .filter(invites::accepted_at.is_null())
+            .filter(invites::revoked_at.is_null())
+            .select((invites::id, invites::email, invites::role))
+            .first::<(InviteId, String, String)>(self.conn)
+            .optional()?
+            .map(|(id, email, role)| {
+                Ok(OpenInvite {
+                    id,
+                    email,
+                    role: parse_role(&role)?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Revokes an open invite; `false` when there is no such open invite here.
+    pub fn revoke_invite(&mut self, id: &InviteId) -> QueryResult<bool> {
+        let now = Utc::now().naive_utc();
+        let updated = diesel::update(
+            self.scope
+                .invites()
+                .filter(invites::id.eq(id))
+                .filter(invites::accepted_at.is_null())
+                .filter(invites::revoked_at.is_null()),
+        )
+        .set(invites::revoked_at.eq(Some(now)))
+        .execute(self.conn)?;
+        Ok(updated == 1)
+    }
+
+    /// Mints a fresh link token for an open invite and restarts its lifetime; the
+    /// links of earlier mails stop working. `None` when the invite was accepted or
+    /// revoked meanwhile. Returns the raw token for the mail only.
+    pub fn rotate_invite_token(
+        &mut self,
+        id: &InviteId,
+        ttl: Duration,
+    ) -> QueryResult<Option<String>> {
+        let raw = random_token(TOKEN_BYTES);
+        let now = Utc::now().naive_utc();
+        let updated = diesel::update(
+            self.scope
+                .invites()
+                .filter(invites::id.eq(id))
+                .filter(invites::accepted_at.is_null())
+                .filter(invites::revoked_at.is_null()),
+        )
+        .set((
+            invites::token_hash.eq(hash_token(&raw)),
+            invites::expires_at.eq(after(now, ttl)),
+        ))
+        .execute(self.conn)?;
+        Ok((updated == 1).then_some(raw))
+    }
+
+    /// The open, unexpired invite that this link token belongs to, in this tenant.
+    pub fn find_invite_by_token(&mut self, raw: &str) -> QueryResult<Option<OpenInvite>> {
+        let now = Utc::now().naive_utc();
+        self.scope
+            .invites()
+            .filter(invites::token_hash.eq(hash_token(raw)))
+            .filter(invites::accepted_at.is_null())
+            .filter(invites::revoked_at.is_null())
+            .filter(invites::expires_at.gt(now))
+            .select((invites::id, invites::email, invites::role))
+            .first::<(InviteId, String, String)>(self.conn)
+            .optional()?
+            .map(|(id, email, role)| {
+                Ok(OpenInvite {
+                    id,
+                    email,
+                    role: parse_role(&role)?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Accepts an invite: marks it accepted and creates the member, in this one
+    /// transaction. The `accepted_at IS NULL` condition makes two racing uses end
+    /// with one winner.
+    pub fn accept_invite(
+        &mut self,
+        raw: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> QueryResult<AcceptOutcome> {
+        let Some(invite) = self.find_invite_by_token(raw)? else {
+            return Ok(AcceptOutcome::Invalid);
+        };
+        let email = match Email::parse(&invite.email) {
+            Ok(email) => email,
+            Err(_) => return Ok(AcceptOutcome::Invalid),
+        };
+        // Someone may have joined with this address since the invite was sent.
+        if self.find_credentials_by_email(&email)?.is_some() {
+            return Ok(AcceptOutcome::Invalid);
+        }
+        let now = Utc::now().naive_utc();
+        let updated = diesel::update(
+            self.scope
+                .invites()
+                .filter(invites::id.eq(&invite.id))
+                .filter(invites::accepted_at.is_null()),
+        )
+        .set(invites::accepted_at.eq(Some(now)))
+        .execute(self.conn)?;
+        if updated != 1 {
+            return Ok(AcceptOutcome::Invalid);
+        }
+        let member = self.insert_member(&email, name, password_hash, invite.role)?;
+        Ok(AcceptOutcome::Accepted(member))
+    }
+
+    /// Moves an invite's expiry to `at` (tests prove that expired links are refused).
+    #[doc(hidden)]
+    pub fn set_invite_expiry_for_test(
+        &mut self,
+        email: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(self.scope.invites().filter(invites::email.eq(email)))
+            .set(invites::expires_at.eq(at))
+            .execute(self.conn)
+    }
+}

@@ -1,0 +1,169 @@
+//! Managing a team: listing members, roles, deactivation, passwords, the
+//! organisation's name, and the workspace finder's cross-tenant lookup.
+
+use chrono::Utc;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::schema::{tenants, users};
+use super::scope::{PlatformTx, TenantScope, TenantTx};
+use super::users::Member;
+use crate::domain::{Email, MemberId, Role, TenantId};
+
+/// The outcome of a change that must leave the organisation an active admin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Done.
+    Changed,
+    /// No such member in this tenant.
+    NotFound,
+    /// Refused: it would leave no active admin.
+    LastAdmin,
+}
+
+/// A workspace that an address belongs to, for the finder's mail.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    /// The organisation's name.
+    pub name: String,
+    /// Its subdomain.
+    pub slug: String,
+}
+
+impl TenantTx<'_> {
+    /// Every member of this tenant, active first, then by name.
+    pub fn list_members(&mut self) -> QueryResult<Vec<Member>> {
+        self.scope
+            .users()
+            .order((users::active.desc(), users::name.asc()))
+            .select((
+                users::id,
+                users::email,
+                users::name,
+                users::role,
+                users::active,
+            ))
+            .load::<(MemberId, String, String, String, bool)>(self.conn)?
+            .into_iter()
+            .map(|(id, email, name, role, active)| {
+                let role = role.parse::<Role>().map_err(|e| {
+                    diesel::result::Error::DeserializationError(format!("users.role: {e}").into())
+                })?;
+                Ok(Member {
+                    id,
+                    email,
+                    name,
+                    role,
+                    active,
+                })
+            })
+            .collect()
+    }
+
+    fn count_active_admins(&mut self) -> QueryResult<i64> {
+        self.scope
+            .users()
+            .filter(users::active.eq(true))
+            .filter(users::role.eq(Role::Admin.as_str()))
+            .select(count_star())
+            .first(self.conn)
+    }
+
+    /// Whether changing `member` would leave no active admin.
+    fn is_last_active_admin(&mut self, member: &Member) -> QueryResult<bool> {
+        Ok(member.active && member.role == Role::Admin && self.count_active_admins()? <= 1)
+    }
+
+    /// Gives a member another role; the last active admin cannot be demoted.
+    pub fn change_role(&mut self, id: &MemberId, role: Role) -> QueryResult<MemberChange> {
+        let Some(member) = self.find_member(id)? else {
+            return Ok(MemberChange::NotFound);
+        };
+        if role != Role::Admin && self.is_last_active_admin(&member)? {
+            return Ok(MemberChange::LastAdmin);
+        }
+        diesel::update(self.scope.users().filter(users::id.eq(id)))
+            .set((
+                users::role.eq(role.as_str()),
+                users::updated_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(self.conn)?;
+        Ok(MemberChange::Changed)
+    }
+
+    /// Deactivates a member; their sessions stop working on their next request,
+    /// since every request re-reads the member. The last active admin is kept.
+    pub fn deactivate_member(&mut self, id: &MemberId) -> QueryResult<MemberChange> {
+        let Some(member) = self.find_member(id)? else {
+            return Ok(MemberChange::NotFound);
+        };
+        if self.is_last_active_admin(&member)? {
+            return Ok(MemberChange::LastAdmin);
+        }
+        diesel::update(self.scope.users().filter(users::id.eq(id)))
+            .set((
+                users::active.eq(false),
+                users::updated_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(self.conn)?;
+        Ok(MemberChange::Changed)
+    }
+
+    /// Replaces a member's password hash.
+    pub fn set_password(&mut self, id: &MemberId, password_hash: &str) -> QueryResult<bool> {
+        let updated = diesel::update(self.scope.users().filter(users::id.eq(id)))
+            .set((
+                users::password_hash.eq(password_hash),
+                users::updated_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(self.conn)?;
+        Ok(updated == 1)
+    }
+
+    /// Renames this organisation (the directory row of this scope's tenant only).
+    pub fn rename_organization(&mut self, name: &str) -> QueryResult<()> {
+        let tenant_id: &TenantId = self.scope.tenant_id();
+        diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
+            .set((
+                tenants::name.eq(name),
+                tenants::updated_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(self.conn)?;
+        Ok(())
+    }
+}
+
+impl PlatformTx<'_> {
+    /// The workspace finder: every organisation with an active member of this
+    /// email. This is the one request-time path that looks across tenants. It walks
+    /// the `tenants` directory and enters each tenant's scope in turn inside this one
+    /// transaction, so on PostgreSQL row-level security still admits only that
+    /// tenant's rows at each step; no role that bypasses RLS and no SECURITY DEFINER
+    /// function is needed (FORCE ROW LEVEL SECURITY would bind one to the policy
+    /// anyway). Its cost grows with the number of tenants, which the rate limits on
+    /// `/find` keep affordable; an index of email hashes to tenants would be the next
+    /// step at scale.
+    pub fn find_workspaces_by_email(&mut self, email: &Email) -> QueryResult<Vec<Workspace>> {
+        let directory = tenants::table
+            .order(tenants::name.asc())
+            .select((tenants::id, tenants::name, tenants::slug))
+            .load::<(TenantId, String, String)>(self.conn)?;
+        let mut found = Vec::new();
+        for (id, name, slug) in directory {
+            let scope = TenantScope::new(id);
+            let tx = self.enter(&scope)?;
+            let member = tx
+                .scope
+                .users()
+                .filter(users::email.eq(email.as_str()))
+                .filter(users::active.eq(true))
+                .select(users::id)
+                .first::<MemberId>(tx.conn)
+                .optional()?;
+            if member.is_some() {
+                found.push(Workspace { name, slug });
+            }
+        }
+        Ok(found)
+    }
+}

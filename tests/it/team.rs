@@ -1,0 +1,842 @@
+//! The team: invites by email over a real SMTP conversation, roles, deactivation,
+//! password reset, the workspace finder, settings, and the outbox surviving a
+//! relay that is down.
+
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+use tenantry::db::TenantScope;
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, location, new_client, spawn_app, spawn_app_with};
+use crate::smtp::SmtpServer;
+
+async fn app_with_smtp(backend: Backend) -> (TestApp, SmtpServer) {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(backend, |c| c.smtp_url = Some(url.into())).await;
+    (app, smtp)
+}
+
+async fn scope_of(app: &TestApp, slug: &str) -> TenantScope {
+    let slug = slug.to_owned();
+    app.db
+        .platform_read(move |tx| Ok(tx.find_tenant_by_slug(&slug)?))
+        .await
+        .unwrap()
+        .unwrap()
+        .scope
+}
+
+/// The admin (default client) invites `email` on `slug`.
+async fn invite(app: &TestApp, client: &Client, slug: &str, email: &str, role: &str) -> StatusCode {
+    app.post_with(
+        client,
+        slug,
+        "/team/invites",
+        &[("email", email), ("role", role)],
+    )
+    .await
+    .status()
+}
+
+/// Waits for the `n`-th mail to `email` and returns its invite link.
+async fn invite_link(
+    app: &TestApp,
+    smtp: &SmtpServer,
+    slug: &str,
+    email: &str,
+    n: usize,
+) -> String {
+    let mail = smtp.wait_for(email, n).await;
+    let prefix = app.url(slug, "/invite/");
+    mail.link(&prefix)
+        .unwrap_or_else(|| panic!("no invite link in {}", mail.text()))
+}
+
+/// Accepts an invite with a fresh browser; returns it logged in.
+async fn accept(_app: &TestApp, link: &str, name: &str, password: &str) -> Client {
+    let client = new_client();
+    let r = client.get(link).send().await.unwrap();
+    let status = r.status();
+    let page = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "GET {link}: {page}");
+    let token = crate::helpers::csrf_from(&page).unwrap();
+    let r = client
+        .post(link)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", name),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "accepting {link}");
+    assert_eq!(location(&r), "/");
+    client
+}
+
+/// The id in the first `/team/{kind}/{id}/...` action after `needle` on the page.
+fn id_after(html: &str, needle: &str, kind: &str) -> String {
+    let at = html
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} not on page"));
+    let marker = format!("/team/{kind}/");
+    let start = html[at..].find(&marker).unwrap() + at + marker.len();
+    let end = html[start..].find('/').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+async fn team_html(app: &TestApp, client: &Client, slug: &str) -> String {
+    let r = app.get_with(client, slug, "/team").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.text().await.unwrap()
+}
+
+/// Polls the admin's team page until it contains `needle`.
+async fn team_page_showing(app: &TestApp, slug: &str, needle: &str) -> String {
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = team_html(app, &app.client, slug).await;
+        if page.contains(needle) {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the team page never showed {needle}: {page}");
+}
+
+async fn an_invite_is_mailed_followed_and_logs_the_new_member_in(backend: Backend) {
+    // Arrange
+    let (app, smtp) = app_with_smtp(backend).await;
+    let t = app.sign_up("acme").await;
+    // Act
+    assert_eq!(
+        invite(&app, &app.client, "acme", "Bob@Example.test", "member").await,
+        StatusCode::SEE_OTHER
+    );
+    let mail = smtp.wait_for("bob@example.test", 1).await;
+    // Assert: a real message with both parts, from MAIL_FROM, naming the org.
+    assert_eq!(mail.from, "no-reply@localhost");
+    assert!(
+        mail.header("Content-Type")
+            .unwrap()
+            .contains("multipart/alternative")
+    );
+    assert!(mail.text().contains(&t.org_name));
+    assert!(mail.html().contains("Accept the invitation"));
+    let link = mail.link(&app.url("acme", "/invite/")).unwrap();
+    assert!(
+        link.len() > app.url("acme", "/invite/").len() + 22,
+        "128+ bits"
+    );
+    assert!(!mail.data.contains("TENANTRY-LINK-TOKEN"));
+    // The admin sees the invite as sent (recorded just after the relay took it).
+    let page = team_page_showing(&app, "acme", "data-mail-status=\"sent\"").await;
+    assert!(page.contains("bob@example.test"));
+    // Following the link creates the member and logs them in.
+    let bob = accept(&app, &link, "Bob Builder", "bob's password").await;
+    let r = app.get_with(&bob, "acme", "/").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Bob Builder"));
+    // The invite is no longer pending; Bob is a member.
+    let page = team_html(&app, &app.client, "acme").await;
+    assert!(page.contains("Bob Builder"));
+    assert!(page.contains("No pending invitations"));
+    // The link is single-use.
+    let r = new_client().get(&link).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("no longer valid"));
+    // Bob can log in with his password.
+    let r = app
+        .log_in_with(&new_client(), "acme", "bob@example.test", "bob's password")
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+async fn the_same_person_can_join_several_organisations_with_separate_passwords(backend: Backend) {
+    let (app, smtp) = app_with_smtp(backend).await;
+    app.sign_up("acme").await;
+    let globex_admin = new_client();
+    app.sign_up_with(&globex_admin, "globex").await;
+    invite(&app, &app.client, "acme", "bob@example.test", "member").await;
+    let acme_link = invite_link(&app, &smtp, "acme", "bob@example.test", 1).await;
+    accept(&app, &acme_link, "Bob", "password at acme").await;
+    invite(&app, &globex_admin, "globex", "bob@example.test", "admin").await;
+    let globex_link = invite_link(&app, &smtp, "globex", "bob@example.test", 2).await;
+    accept(&app, &globex_link, "Bob G", "password at globex").await;
+    let c = new_client();
+    let ok = |r: reqwest::Response| r.status() == StatusCode::SEE_OTHER;
+    assert!(ok(app
+        .log_in_with(&c, "acme", "bob@example.test", "password at acme")
+        .await));
+    assert!(ok(app
+        .log_in_with(&c, "globex", "bob@example.test", "password at globex")
+        .await));
+    let wrong = app
+        .log_in_with(
+            &new_client(),
+            "acme",
+            "bob@example.test",
+            "password at globex",
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn invite_links_are_void_when_revoked_expired_resent_or_on_another_host(backend: Backend) {
+    let (app, smtp) = app_with_smtp(backend).await;
+    app.sign_up("acme").await;
+    let globex_admin = new_client();
+    app.sign_up_with(&globex_admin, "globex").await;
+
+    // Another tenant's host: 404, and the link still works at home afterwards.
+    invite(&app, &app.client, "acme", "carol@example.test", "member").await;
+    let link = invite_link(&app, &smtp, "acme", "carol@example.test", 1).await;
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    let r = app
+        .get_with(&new_client(), "globex", &format!("/invite/{token}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("no longer valid"));
+    let stranger = new_client();
+    let csrf = app.csrf_with(&stranger, "globex").await;
+    let r = app
+        .post_raw(
+            &stranger,
+            "globex",
+            &format!("/invite/{token}"),
+            &[
+                ("csrf_token", &csrf),
+                ("name", "Eve"),
+                ("password", "long enough"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        new_client().get(&link).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // Revoked: 404.
+    let page = team_html(&app, &app.client, "acme").await;
+    let id = id_after(&page, "carol@example.test", "invites");
+    // Another tenant's admin cannot revoke or resend acme's invite: 404.
+    for action in ["revoke", "resend"] {
+        let r = app
+            .post_with(
+                &globex_admin,
+                "globex",
+                &format!("/team/invites/{id}/{action}"),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{action}");
+    }
+    let r = app
+        .post("acme", &format!("/team/invites/{id}/revoke"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        new_client().get(&link).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // Revoking twice finds nothing to revoke.
+    let r = app
+        .post("acme", &format!("/team/invites/{id}/revoke"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "already revoked");
+
+    // Expired: 404.
+    invite(&app, &app.client, "acme", "dave@example.test", "member").await;
+    let link = invite_link(&app, &smtp, "acme", "dave@example.test", 1).await;
+    let scope = scope_of(&app, "acme").await;
+    let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
+    app.db
+        .write(&scope, move |tx| {
+            Ok(tx.set_invite_expiry_for_test("dave@example.test", past)?)
+        })
+        .await
+        .unwrap();
+    let r = new_client().get(&link).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("no longer valid"));
+    // An expired invite does not block a new one, which replaces it.
+    assert_eq!(
+        invite(&app, &app.client, "acme", "dave@example.test", "member").await,
+        StatusCode::SEE_OTHER
+    );
+    let renewed = invite_link(&app, &smtp, "acme", "dave@example.test", 2).await;
+    let page = team_html(&app, &app.client, "acme").await;
+    assert_eq!(page.matches("dave@example.test").count(), 1, "{page}");
+    assert_eq!(
+        new_client().get(&renewed).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // Resent: a new link; the old one is void.
+    invite(&app, &app.client, "acme", "erin@example.test", "member").await;
+    let first = invite_link(&app, &smtp, "acme", "erin@example.test", 1).await;
+    let page = team_html(&app, &app.client, "acme").await;
+    let id = id_after(&page, "erin@example.test", "invites");
+    let r = app
+        .post("acme", &format!("/team/invites/{id}/resend"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let second = invite_link(&app, &smtp, "acme", "erin@example.test", 2).await;
+    assert_ne!(first, second);
+    assert_eq!(
+        new_client().get(&first).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    accept(&app, &second, "Erin", "erin's password").await;
+
+    // A made-up token.
+    let r = app.get_with(&new_client(), "acme", "/invite/madeup").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+async fn inviting_a_member_or_an_invited_address_says_so(backend: Backend) {
+    let (app, smtp) = app_with_smtp(backend).await;
+    let t = app.sign_up("acme").await;
+    let r = app
+        .post(
+            "acme",
+            "/team/invites",
+            &[("email", &t.admin_email), ("role", "member")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("already a member of this workspace"));
+    assert!(
+        body.contains(&format!("value=\"{}\"", t.admin_email)),
+        "input kept"
+    );
+    invite(&app, &app.client, "acme", "bob@example.test", "admin").await;
+    smtp.wait_for("bob@example.test", 1).await;
+    let r = app
+        .post(
+            "acme",
+            "/team/invites",
+            &[("email", "BOB@example.test"), ("role", "member")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("already been invited"));
+    let r = app
+        .post(
+            "acme",
+            "/team/invites",
+            &[("email", "not an email"), ("role", "owner")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("valid email") && body.contains("Choose admin or member"));
+}
+
+async fn members_are_refused_on_admin_routes(backend: Backend) {
+    let (app, smtp) = app_with_smtp(backend).await;
+    app.sign_up("acme").await;
+    invite(&app, &app.client, "acme", "bob@example.test", "member").await;
+    let link = invite_link(&app, &smtp, "acme", "bob@example.test", 1).await;
+    let bob = accept(&app, &link, "Bob", "bob's password").await;
+    // Bob sees the team, without the admin's tools.
+    let page = team_html(&app, &bob, "acme").await;
+    assert!(!page.contains("/team/invites"));
+    let admin_page = team_html(&app, &app.client, "acme").await;
+    let admin_id = id_after(&admin_page, "admin@acme.test", "members");
+    for path in [
+        "/team/invites".to_owned(),
+        "/team/invites/x/revoke".to_owned(),
+        "/team/invites/x/resend".to_owned(),
+        format!("/team/members/{admin_id}/role"),
+        format!("/team/members/{admin_id}/deactivate"),
+        "/settings".to_owned(),
+    ] {
+        let r = app
+            .post_with(
+                &bob,
+                "acme",
+                &path,
+                &[
+                    ("email", "x@example.test"),
+                    ("role", "member"),
+                    ("organization_name", "Pwned"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(
+        app.get_with(&bob, "acme", "/settings").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // Nothing changed.
+    let (_, body) = app.get_html("acme", "/").await;
+    assert!(!body.contains("Pwned"));
+    // Logged out, admin pages redirect to login; CSRF is required too.
+    let r = app.get_with(&new_client(), "acme", "/team").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .post_raw(
+            &app.client,
+            "acme",
+            "/team/invites",
+            &[("email", "a@b.test")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn the_last_admin_is_protected_and_deactivation_ends_sessions(backend: Backend) {
+    let (app, smtp) = app_with_smtp(backend).await;
+    app.sign_up("acme").await;
+    let page = team_html(&app, &app.client, "acme").await;
+    let admin_id = id_after(&page, "admin@acme.test", "members");
+    // The only admin can be neither demoted nor deactivated: 409 with a message.
+    let r = app
+        .post(
+            "acme",
+            &format!("/team/members/{admin_id}/role"),
+            &[("role", "member")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("last active admin"));
+    let r = app
+        .post("acme", &format!("/team/members/{admin_id}/deactivate"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(app.get("acme", "/settings").await.status(), StatusCode::OK);
+
+    // Bob joins and works; the admin deactivates him; his live session stops.
+    invite(&app, &app.client, "acme", "bob@example.test", "member").await;
+    let link = invite_link(&app, &smtp, "acme", "bob@example.test", 1).await;
+    let bob = accept(&app, &link, "Bob", "bob's password").await;
+    assert_eq!(
+        app.get_with(&bob, "acme", "/").await.status(),
+        StatusCode::OK
+    );
+    let page = team_html(&app, &app.client, "acme").await;
+    let bob_id = id_after(&page, "bob@example.test", "members");
+    let r = app
+        .post("acme", &format!("/team/members/{bob_id}/deactivate"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app.get_with(&bob, "acme", "/").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with("/login"));
+    let r = app
+        .log_in_with(&new_client(), "acme", "bob@example.test", "bob's password")
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // With a second admin, the first may step down, and then is a member.
+    invite(&app, &app.client, "acme", "carol@example.test", "member").await;
+    let link = invite_link(&app, &smtp, "acme", "carol@example.test", 1).await;
+    let carol = accept(&app, &link, "Carol", "carol's password").await;
+    let page = team_html(&app, &app.client, "acme").await;
+    let carol_id = id_after(&page, "carol@example.test", "members");
+    let r = app
+        .post(
+            "acme",
+            &format!("/team/members/{carol_id}/role"),
+            &[("role", "admin")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get_with(&carol, "acme", "/settings").await.status(),
+        StatusCode::OK
+    );
+    let r = app
+        .post(
+            "acme",
+            &format!("/team/members/{admin_id}/role"),
+            &[("role", "member")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("acme", "/settings").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // Now Carol is the last admin.
+    let r = app
+        .post_with(
+            &carol,
+            "acme",
+            &format!("/team/members/{carol_id}/role"),
+            &[("role", "member")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // A member id of another tenant is a 404 here.
+    let globex_admin = new_client();
+    app.sign_up_with(&globex_admin, "globex").await;
+    let r = app
+        .post_with(
+            &globex_admin,
+            "globex",
+            &format!("/team/members/{carol_id}/deactivate"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+async fn password_reset_mails_a_single_use_link_and_answers_the_same_for_strangers(
+    backend: Backend,
+) {
+    let (app, smtp) = app_with_smtp(backend).await;
+    let t = app.sign_up("acme").await;
+    let client = new_client();
+    // Unknown address and known address: same status, same page.
+    let unknown = app
+        .post_with(
+            &client,
+            "acme",
+            "/password/forgot",
+            &[("email", "nobody@example.test")],
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&unknown), "/password/forgot");
+    let unknown_page = app
+        .get_with(&client, "acme", "/password/forgot")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let known = app
+        .post_with(
+            &client,
+            "acme",
+            "/password/forgot",
+            &[("email", &t.admin_email)],
+        )
+        .await;
+    assert_eq!(known.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&known), "/password/forgot");
+    let known_page = app
+        .get_with(&client, "acme", "/password/forgot")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let said = "we have sent it a link";
+    assert!(unknown_page.contains(said) && known_page.contains(said));
+    let strip = |s: &str| {
+        let c = crate::helpers::csrf_from(s).unwrap_or_default();
+        s.replace(&c, "")
+    };
+    assert_eq!(strip(&unknown_page), strip(&known_page), "pages differ");
+    // The mail arrives with a reset link.
+    let mail = smtp.wait_for(&t.admin_email, 1).await;
+    let link = mail.link(&app.url("acme", "/password/reset/")).unwrap();
+    let r = client.get(&link).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Too short: 422. Then a good one.
+    let csrf = crate::helpers::csrf_from(&r.text().await.unwrap()).unwrap();
+    let r = client
+        .post(&link)
+        .form(&[("csrf_token", csrf.as_str()), ("password", "short")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = client
+        .post(&link)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("password", "a brand new password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/login");
+    // Single use; old password gone, new one works.
+    assert_eq!(
+        client.get(&link).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let c = new_client();
+    let r = app
+        .log_in_with(&c, "acme", &t.admin_email, &t.admin_password)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = app
+        .log_in_with(&c, "acme", &t.admin_email, "a brand new password")
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Nothing went to the unknown address.
+    assert!(smtp.messages_to("nobody@example.test").is_empty());
+    // A reset link is void on another tenant's host.
+    app.sign_up_with(&new_client(), "globex").await;
+    app.post_with(
+        &new_client(),
+        "acme",
+        "/password/forgot",
+        &[("email", &t.admin_email)],
+    )
+    .await;
+    let mail = smtp.wait_for(&t.admin_email, 2).await;
+    let link = mail.link(&app.url("acme", "/password/reset/")).unwrap();
+    let token = link.rsplit('/').next().unwrap();
+    let r = app
+        .get_with(&new_client(), "globex", &format!("/password/reset/{token}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+async fn reset_requests_are_rate_limited_per_address(backend: Backend) {
+    let (app, _smtp) = app_with_smtp(backend).await;
+    let t = app.sign_up("acme").await;
+    let mut last = None;
+    for _ in 0..5 {
+        let r = app
+            .post_with(
+                &new_client(),
+                "acme",
+                "/password/forgot",
+                &[("email", &t.admin_email)],
+            )
+            .await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            last = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let r = last.expect("a 429 within 5 requests");
+    assert!(r.headers().get("retry-after").is_some());
+}
+
+async fn find_mails_the_workspaces_of_an_address_and_answers_the_same_for_strangers(
+    backend: Backend,
+) {
+    let (app, smtp) = app_with_smtp(backend).await;
+    let acme = app.sign_up("acme").await;
+    let globex_admin = new_client();
+    app.sign_up_with(&globex_admin, "globex").await;
+    app.sign_up_with(&new_client(), "initech").await;
+    // The acme admin is also invited into globex.
+    invite(&app, &globex_admin, "globex", &acme.admin_email, "member").await;
+    let link = invite_link(&app, &smtp, "globex", &acme.admin_email, 1).await;
+    accept(&app, &link, "Acme's admin at Globex", "another password").await;
+
+    let client = new_client();
+    let (status, form) = app.get_html("localhost", "/find").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("name=\"email\""));
+    let r = app
+        .post_with(
+            &client,
+            "localhost",
+            "/find",
+            &[("email", &acme.admin_email)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/find");
+    let known_page = app
+        .get_with(&client, "localhost", "/find")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let r = app
+        .post_with(
+            &client,
+            "localhost",
+            "/find",
+            &[("email", "nobody@example.test")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let unknown_page = app
+        .get_with(&client, "localhost", "/find")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let said = "we have emailed it a list";
+    assert!(known_page.contains(said) && unknown_page.contains(said));
+    let mail = smtp.wait_for(&acme.admin_email, 2).await;
+    let text = mail.text();
+    assert!(
+        text.contains("Org acme") && text.contains("Org globex"),
+        "{text}"
+    );
+    assert!(text.contains(&app.url("acme", "/login")));
+    assert!(!text.contains("initech"), "only this address's workspaces");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(smtp.messages_to("nobody@example.test").is_empty());
+}
+
+async fn find_is_rate_limited_per_address_and_per_client(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = new_client();
+    // Per address: a few tries, then 429 with Retry-After.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = app
+            .post_with(
+                &client,
+                "localhost",
+                "/find",
+                &[("email", "ann@example.test")],
+            )
+            .await;
+        statuses.push(r.status());
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.headers().get("retry-after").is_some());
+        }
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // Per client: other addresses from the same client run out too.
+    let mut limited = false;
+    for i in 0..12 {
+        let email = format!("person{i}@example.test");
+        let r = app
+            .post_with(&client, "localhost", "/find", &[("email", &email)])
+            .await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    assert!(limited, "the client limit never applied");
+}
+
+async fn an_invite_waits_in_the_outbox_while_smtp_is_down(backend: Backend) {
+    let (app, smtp) = app_with_smtp(backend).await;
+    app.sign_up("acme").await;
+    // Arrange: the relay goes down.
+    smtp.stop().await;
+    // Act
+    assert_eq!(
+        invite(&app, &app.client, "acme", "bob@example.test", "member").await,
+        StatusCode::SEE_OTHER
+    );
+    // Assert: it is kept, and tried more than once.
+    let scope = scope_of(&app, "acme").await;
+    let mut tries = 0;
+    for _ in 0..100 {
+        let statuses = app
+            .db
+            .read(&scope, |tx| Ok(tx.mail_statuses_for_test()?))
+            .await
+            .unwrap();
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses[0].0, "pending");
+        tries = statuses[0].1;
+        if tries >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(tries >= 2, "retried while the relay was down");
+    let page = team_html(&app, &app.client, "acme").await;
+    assert!(page.contains("data-mail-status=\"pending\""));
+    // The relay comes back: the mail goes out and its link works.
+    smtp.restart().await;
+    let link = invite_link(&app, &smtp, "acme", "bob@example.test", 1).await;
+    accept(&app, &link, "Bob", "bob's password").await;
+}
+
+async fn a_mail_that_fails_for_good_is_shown_and_can_be_resent(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(backend, |c| {
+        c.smtp_url = Some(url.into());
+        c.mail_max_attempts = 2;
+    })
+    .await;
+    app.sign_up("acme").await;
+    smtp.stop().await;
+    invite(&app, &app.client, "acme", "bob@example.test", "member").await;
+    let page = team_page_showing(&app, "acme", "data-mail-status=\"failed\"").await;
+    assert!(page.contains("Resend"));
+    smtp.restart().await;
+    let id = id_after(&page, "bob@example.test", "invites");
+    let r = app
+        .post("acme", &format!("/team/invites/{id}/resend"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let link = invite_link(&app, &smtp, "acme", "bob@example.test", 1).await;
+    accept(&app, &link, "Bob", "bob's password").await;
+}
+
+async fn an_admin_renames_the_organisation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    let (status, body) = app.get_html("acme", "/settings").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("value=\"Org acme\""));
+    let long = "x".repeat(201);
+    let r = app
+        .post("acme", "/settings", &[("organization_name", &long)])
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("at most 200 characters"));
+    let r = app
+        .post(
+            "acme",
+            "/settings",
+            &[("organization_name", "Acme Renamed")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, body) = app.get_html("acme", "/").await;
+    assert!(body.contains("Acme Renamed"));
+}
+
+async fn without_smtp_mail_is_written_to_files(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    invite(&app, &app.client, "acme", "bob@example.test", "member").await;
+    let dir = app.config.mail_dir.clone();
+    for _ in 0..100 {
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(Result::ok).collect())
+            .unwrap_or_default();
+        if let Some(f) = files
+            .iter()
+            .find(|f| f.path().extension().is_some_and(|e| e == "eml"))
+        {
+            let eml = std::fs::read_to_string(f.path()).unwrap();
+            assert!(eml.contains("bob@example.test"));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no .eml file written");
+}
+
+both_backends!(
+    an_invite_is_mailed_followed_and_logs_the_new_member_in,
+    the_same_person_can_join_several_organisations_with_separate_passwords,
+    invite_links_are_void_when_revoked_expired_resent_or_on_another_host,
+    inviting_a_member_or_an_invited_address_says_so,
+    members_are_refused_on_admin_routes,
+    the_last_admin_is_protected_and_deactivation_ends_sessions,
+    password_reset_mails_a_single_use_link_and_answers_the_same_for_strangers,
+    reset_requests_are_rate_limited_per_address,
+    find_mails_the_workspaces_of_an_address_and_answers_the_same_for_strangers,
+    find_is_rate_limited_per_address_and_per_client,
+    an_invite_waits_in_the_outbox_while_smtp_is_down,
+    a_mail_that_fails_for_good_is_shown_and_can_be_resent,
+    an_admin_renames_the_organisation,
+    without_smtp_mail_is_written_to_files,
+);
