@@ -6,7 +6,7 @@ use anyhow::bail;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::schema::TENANT_TABLES;
+use super::schema::{CROSS_TENANT_INDEX_TABLES, TENANT_TABLES};
 use super::{Db, DbConnection};
 use crate::error::AppError;
 
@@ -93,7 +93,9 @@ pub fn isolation_problems(pg: &mut PgConnection) -> QueryResult<Vec<String>> {
     )
     .load(pg)?;
     for t in with_tenant_id {
-        if !tables.contains(&t.table_name) {
+        if !tables.contains(&t.table_name)
+            && !CROSS_TENANT_INDEX_TABLES.contains(&t.table_name.as_str())
+        {
             tables.push(t.table_name);
         }
     }

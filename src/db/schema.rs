@@ -124,3 +124,10 @@ diesel::allow_tables_to_appear_in_same_query!(
 /// Tables that hold tenant data; each has row-level security on PostgreSQL, and
 /// start-up checks that it does.
 pub const TENANT_TABLES: &[&str] = &["users", "auth_tokens", "invites", "outbox"];
+
+/// Tables that carry a `tenant_id` but no tenant data, and so have no row-level
+/// security: the mail worker's index of due jobs (tenant id, mail id, due time),
+/// which it must read across tenants to know which tenant each job belongs to. The
+/// start-up check skips exactly these; any other table with a `tenant_id` column
+/// must be under RLS.
+pub const CROSS_TENANT_INDEX_TABLES: &[&str] = &["mail_queue"];
