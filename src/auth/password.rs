@@ -8,6 +8,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::rngs::OsRng;
 
+use crate::error::{AppError, AppResult};
+
 /// argon2id with the OWASP-recommended parameters (19 MiB, 2 passes, 1 lane).
 fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
@@ -41,6 +43,24 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
         .verify_password(password.as_bytes(), &parsed)
         .is_ok();
     ok && real
+}
+
+/// [`hash_password`] on the blocking pool, for handlers.
+pub async fn hash_password_off_thread(password: String) -> AppResult<String> {
+    crate::telemetry::spawn_blocking_in_span(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::Internal)
+}
+
+/// [`verify_password`] on the blocking pool, for handlers.
+pub async fn verify_password_off_thread(
+    stored: Option<String>,
+    password: String,
+) -> AppResult<bool> {
+    crate::telemetry::spawn_blocking_in_span(move || verify_password(stored.as_deref(), &password))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
 /// Computes the dummy hash ahead of the first login (start-up calls this).

@@ -11,13 +11,13 @@ use askama::Template;
 use serde::Deserialize;
 use validator::Validate;
 
-use crate::auth::password::hash_password;
+use crate::auth::password::hash_password_off_thread;
 use crate::auth::{CsrfForm, TypedSession};
 use crate::config::Config;
 use crate::db::Db;
 use crate::db::tenants::{NewOrganization, SignupOutcome};
 use crate::domain::{Email, Slug, check_new_password, parse_name};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::render::{FormErrors, PageContext, render};
 use crate::routes::{see_other, url_encode};
 use crate::tenancy::TenantResolver;
@@ -117,9 +117,7 @@ pub(super) async fn create_organization(
         Err(errors) => return invalid(errors),
     };
     let password = form.password.clone();
-    let hash = crate::telemetry::spawn_blocking_in_span(move || hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))??;
+    let hash = hash_password_off_thread(password).await?;
     let new = NewOrganization {
         name: org_name,
         slug: slug.clone(),

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::csrf::NoFields;
-use crate::auth::password::verify_password;
+use crate::auth::password::verify_password_off_thread;
 use crate::auth::{CsrfForm, CurrentTenant, TypedSession};
 use crate::db::Db;
 use crate::db::tokens::TokenPurpose;
@@ -99,11 +99,7 @@ pub(super) async fn log_in(
     // Verify even when there is no such account, against a dummy hash, so that
     // the answer takes as long either way.
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
-    let verified = crate::telemetry::spawn_blocking_in_span(move || {
-        verify_password(stored.as_deref(), &password)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
+    let verified = verify_password_off_thread(stored, password).await?;
     match credentials {
         Some(c) if verified && c.member.active => {
             session.log_in(&tenant.scope, &c.member.id)?;

@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::password::hash_password;
+use crate::auth::password::hash_password_off_thread;
 use crate::auth::{CsrfForm, CurrentTenant, TypedSession};
 use crate::db::Db;
 use crate::db::invites::{AcceptOutcome, OpenInvite};
@@ -117,9 +117,7 @@ pub(super) async fn accept_invite(
         );
     };
     let password = form.password;
-    let hash = crate::telemetry::spawn_blocking_in_span(move || hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))??;
+    let hash = hash_password_off_thread(password).await?;
     let outcome = db
         .write(&tenant.scope, move |tx| {
             Ok(tx.accept_invite(&token, &name, &hash)?)

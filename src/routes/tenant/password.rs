@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::password::hash_password;
+use crate::auth::password::hash_password_off_thread;
 use crate::auth::{CsrfForm, CurrentTenant, TypedSession};
 use crate::config::Config;
 use crate::db::Db;
@@ -177,9 +177,7 @@ pub(super) async fn reset_password(
             },
         );
     }
-    let hash = crate::telemetry::spawn_blocking_in_span(move || hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))??;
+    let hash = hash_password_off_thread(password).await?;
     let changed = db
         .write(&tenant.scope, move |tx| {
             let Some(member) = tx.consume_token(&token, TokenPurpose::PasswordReset)? else {
