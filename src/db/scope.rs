@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::DbConnection;
-use super::schema::{auth_tokens, users};
+use super::schema::{auth_tokens, companies, lead_activities, leads, notes, users};
 use crate::domain::TenantId;
 
 /// The tenant a unit of work belongs to.
@@ -58,6 +58,10 @@ macro_rules! scoped_sources {
 scoped_sources! {
     users => users,
     auth_tokens => auth_tokens,
+    companies => companies,
+    leads => leads,
+    notes => notes,
+    lead_activities => lead_activities,
 }
 
 /// A transaction inside one tenant. Query methods live in the per-table modules.

@@ -68,3 +68,15 @@ text_id!(
     /// A member's id within their organisation.
     MemberId
 );
+text_id!(
+    /// A company's internal id; URLs use its per-tenant number instead.
+    CompanyId
+);
+text_id!(
+    /// A lead's internal id; URLs use its per-tenant number instead.
+    LeadId
+);
+text_id!(
+    /// A note's internal id.
+    NoteId
+);

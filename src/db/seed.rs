@@ -1,0 +1,1 @@
+//! Demo data for `tenantry seed` (filled in below).
