@@ -367,3 +367,66 @@ impl Tenant {
         }
     }
 }
+
+/// The number at the end of a `Location` such as `/leads/12`.
+pub fn number_in_location(response: &Response, prefix: &str) -> i64 {
+    let loc = location(response);
+    loc.strip_prefix(prefix)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("expected {prefix}N, got {loc:?}"))
+}
+
+/// Lead numbers linked from a page (`href="/leads/N"`), in page order.
+pub fn lead_numbers_in(html: &str) -> Vec<i64> {
+    let marker = "href=\"/leads/";
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(marker) {
+        rest = &rest[i + marker.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if !digits.is_empty() && rest[digits.len()..].starts_with('"') {
+            out.push(digits.parse().unwrap());
+        }
+    }
+    out
+}
+
+/// The `href` of the link marked `rel="next"`, unescaped.
+pub fn next_link(html: &str) -> Option<String> {
+    let end = html.find("\" rel=\"next\"")?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    Some(html[start..end].replace("&amp;", "&").replace("&#38;", "&"))
+}
+
+/// The value of the selected option of the `<select name="{name}">` on a page.
+pub fn selected_option(html: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!("name=\"{name}\""))?;
+    let end = html[start..].find("</select>")? + start;
+    let select = &html[start..end];
+    let sel = select.find(" selected>")?;
+    let open = select[..sel].rfind("value=\"")? + "value=\"".len();
+    let close = select[open..].find('"')? + open;
+    Some(select[open..close].to_owned())
+}
+
+impl TestApp {
+    /// Creates a company on `host` with the default client; returns its number.
+    pub async fn create_company(&self, host: &str, name: &str) -> i64 {
+        let r = self
+            .post(host, "/companies", &[("name", name), ("domain", "")])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "creating company {name}");
+        number_in_location(&r, "/companies/")
+    }
+
+    /// Creates a lead on `host` with the default client; returns its number.
+    pub async fn create_lead(&self, host: &str, fields: &[(&str, &str)]) -> i64 {
+        let r = self.post(host, "/leads", fields).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "creating lead {fields:?}"
+        );
+        number_in_location(&r, "/leads/")
+    }
+}

@@ -6,6 +6,8 @@ mod helpers;
 mod pg;
 
 mod auth;
+mod companies;
 mod hosts;
+mod leads;
 mod signup;
 mod storage;

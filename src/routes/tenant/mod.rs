@@ -1,7 +1,9 @@
 //! Pages on a tenant's host.
 
 mod auth;
+mod companies;
 mod dashboard;
+mod leads;
 
 use actix_web::{guard, web};
 
@@ -18,5 +20,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/login", web::get().to(auth::login_form))
     .route("/login", web::post().to(auth::log_in))
-    .route("/logout", web::post().to(auth::log_out));
+    .route("/logout", web::post().to(auth::log_out))
+    // Fixed paths before `/leads/{id}`, which would otherwise take them.
+    .route("/leads", web::get().to(leads::list_leads))
+    .route("/leads", web::post().to(leads::create_lead))
+    .route("/leads/new", web::get().to(leads::new_lead_form))
+    .route("/leads/{id}", web::get().to(leads::show_lead))
+    .route("/leads/{id}", web::post().to(leads::update_lead))
+    .route("/leads/{id}/edit", web::get().to(leads::edit_lead_form))
+    .route("/leads/{id}/delete", web::post().to(leads::delete_lead))
+    .route("/leads/{id}/notes", web::post().to(leads::create_note))
+    .route("/companies", web::get().to(companies::list_companies))
+    .route("/companies", web::post().to(companies::create_company))
+    .route("/companies/new", web::get().to(companies::new_company_form))
+    .route("/companies/{id}", web::get().to(companies::show_company))
+    .route("/companies/{id}", web::post().to(companies::update_company))
+    .route(
+        "/companies/{id}/edit",
+        web::get().to(companies::edit_company_form),
+    )
+    .route(
+        "/companies/{id}/delete",
+        web::post().to(companies::delete_company),
+    );
 }
