@@ -19,6 +19,7 @@
 //! never held across an `.await`.
 
 pub mod companies;
+pub mod import;
 mod isolation;
 pub mod leads;
 mod migrate;

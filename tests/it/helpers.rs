@@ -430,3 +430,41 @@ impl TestApp {
         number_in_location(&r, "/leads/")
     }
 }
+
+impl TestApp {
+    /// Uploads `csv` to `POST /leads/import` as a file in a multipart form, with
+    /// the default client's CSRF token (or `token` if given).
+    pub async fn import_csv(&self, host: &str, csv: &[u8], token: Option<&str>) -> Response {
+        let token = match token {
+            Some(t) => t.to_owned(),
+            None => self.csrf(host).await,
+        };
+        let boundary = "----tenantry-test-boundary-7d1f";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+                 --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"leads.csv\"\r\n\
+                 Content-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(csv);
+        body.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n\r\n--{boundary}--\r\n"
+            )
+            .as_bytes(),
+        );
+        self.client
+            .post(self.url(host, "/leads/import"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("POST /leads/import failed")
+    }
+}

@@ -8,6 +8,7 @@ mod pg;
 mod auth;
 mod companies;
 mod hosts;
+mod lead_csv;
 mod leads;
 mod signup;
 mod storage;

@@ -183,7 +183,7 @@ impl LeadForm {
     }
 
     /// Parses into a lead, or the messages to show beside each field.
-    pub fn parse(&self) -> Result<LeadInput, FormErrors> {
+    pub(super) fn parse(&self) -> Result<LeadInput, FormErrors> {
         let mut errors = FormErrors::default();
         if let Err(e) = self.validate() {
             errors.extend_from_validation(&e);

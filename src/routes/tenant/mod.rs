@@ -3,6 +3,7 @@
 mod auth;
 mod companies;
 mod dashboard;
+mod lead_csv;
 mod leads;
 
 use actix_web::{guard, web};
@@ -25,6 +26,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/leads", web::get().to(leads::list_leads))
     .route("/leads", web::post().to(leads::create_lead))
     .route("/leads/new", web::get().to(leads::new_lead_form))
+    .route("/leads/export.csv", web::get().to(lead_csv::export_leads))
+    .route("/leads/import", web::get().to(lead_csv::import_form))
+    .route("/leads/import", web::post().to(lead_csv::import_leads))
     .route("/leads/{id}", web::get().to(leads::show_lead))
     .route("/leads/{id}", web::post().to(leads::update_lead))
     .route("/leads/{id}/edit", web::get().to(leads::edit_lead_form))
