@@ -61,14 +61,14 @@ pub struct CompanyPage {
 
 #[derive(Insertable)]
 #[diesel(table_name = companies)]
-struct NewCompanyRow<'a> {
-    tenant_id: &'a TenantId,
-    id: &'a CompanyId,
-    number: i64,
-    name: &'a str,
-    domain: &'a str,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+pub(super) struct NewCompanyRow<'a> {
+    pub tenant_id: &'a TenantId,
+    pub id: &'a CompanyId,
+    pub number: i64,
+    pub name: &'a str,
+    pub domain: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
 /// Serialises number allocation per tenant on PostgreSQL, where two transactions

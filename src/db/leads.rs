@@ -687,10 +687,19 @@ impl TenantTx<'_> {
             .get_result(self.conn)
     }
 
-    /// Inserts many already-validated leads (CSV import, seeding) with multi-row
-    /// inserts, numbering them after the tenant's highest. Each lead's `number`,
-    /// `id` and timestamps are set here. Returns the numbers given.
-    pub fn insert_leads_bulk(&mut self, mut batch: Vec<Lead>) -> QueryResult<Vec<i64>> {
+    /// Inserts many already-validated leads (CSV import) with multi-row inserts,
+    /// numbering them after the tenant's highest, each with its "created" activity.
+    /// Returns the numbers given.
+    pub fn insert_leads_bulk(&mut self, batch: Vec<Lead>) -> QueryResult<Vec<i64>> {
+        self.insert_leads_numbered(batch, true)
+    }
+
+    /// As [`TenantTx::insert_leads_bulk`]; demo data skips the activity rows.
+    pub(super) fn insert_leads_numbered(
+        &mut self,
+        mut batch: Vec<Lead>,
+        with_activity: bool,
+    ) -> QueryResult<Vec<i64>> {
         let tenant_id = self.scope.tenant_id().clone();
         lock_numbers(self.conn, &tenant_id, "leads")?;
         let first = self.next_lead_number()?;
@@ -703,6 +712,9 @@ impl TenantTx<'_> {
                 .map(|l| NewLeadRow::from_lead(&tenant_id, l))
                 .collect();
             insert_many!(self.conn, leads::table, rows);
+            if !with_activity {
+                continue;
+            }
             let activities: Vec<NewActivityRow<'_>> = chunk
                 .iter()
                 .map(|l| NewActivityRow {

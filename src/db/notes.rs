@@ -32,13 +32,13 @@ pub struct RecentNote {
 
 #[derive(Insertable)]
 #[diesel(table_name = notes)]
-struct NewNoteRow<'a> {
-    tenant_id: &'a TenantId,
-    id: NoteId,
-    lead_id: &'a LeadId,
-    author_id: &'a MemberId,
-    body: &'a str,
-    created_at: NaiveDateTime,
+pub(super) struct NewNoteRow<'a> {
+    pub tenant_id: &'a TenantId,
+    pub id: NoteId,
+    pub lead_id: &'a LeadId,
+    pub author_id: &'a MemberId,
+    pub body: &'a str,
+    pub created_at: NaiveDateTime,
 }
 
 impl TenantTx<'_> {

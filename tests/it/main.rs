@@ -10,5 +10,6 @@ mod companies;
 mod hosts;
 mod lead_csv;
 mod leads;
+mod seed;
 mod signup;
 mod storage;
