@@ -546,27 +546,30 @@ impl TenantTx<'_> {
             LeadSort::Value => query.order((leads::value.desc(), leads::number.desc())),
         };
         if let Some(c) = cursor {
+            // "After (k, n)" in the order: the outer `<=`/`>=` bound on the sort
+            // key is redundant but lets both planners start the index range scan
+            // at the cursor instead of filtering from the tenant's first row.
             let n = c.number;
             query = match filter.sort {
                 LeadSort::Updated => query.filter(
                     leads::updated_at
-                        .lt(c.updated_at)
-                        .or(leads::updated_at.eq(c.updated_at).and(leads::number.lt(n))),
+                        .le(c.updated_at)
+                        .and(leads::updated_at.lt(c.updated_at).or(leads::number.lt(n))),
                 ),
                 LeadSort::Created => query.filter(
                     leads::created_at
-                        .lt(c.created_at)
-                        .or(leads::created_at.eq(c.created_at).and(leads::number.lt(n))),
+                        .le(c.created_at)
+                        .and(leads::created_at.lt(c.created_at).or(leads::number.lt(n))),
                 ),
                 LeadSort::Name => query.filter(
                     leads::name
-                        .gt(c.name.clone())
-                        .or(leads::name.eq(c.name).and(leads::number.gt(n))),
+                        .ge(c.name.clone())
+                        .and(leads::name.gt(c.name).or(leads::number.gt(n))),
                 ),
                 LeadSort::Value => query.filter(
                     leads::value
-                        .lt(c.value)
-                        .or(leads::value.eq(c.value).and(leads::number.lt(n))),
+                        .le(c.value)
+                        .and(leads::value.lt(c.value).or(leads::number.lt(n))),
                 ),
             };
         }

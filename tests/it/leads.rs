@@ -482,3 +482,45 @@ both_backends!(
     pagination_shows_every_lead_exactly_once_in_every_order,
     another_tenant_reaches_none_of_it,
 );
+
+/// On PostgreSQL, row-level security hides the other tenant's CRM rows even from
+/// SQL without any `tenant_id` filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_level_security_guards_the_crm_tables() {
+    if !crate::helpers::postgres_enabled() {
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    app.sign_up("acme").await;
+    let company = app.create_company("acme", "Acme Co").await.to_string();
+    let lead = app
+        .create_lead("acme", &[("name", "Ada"), ("company_id", &company)])
+        .await;
+    app.post(
+        "acme",
+        &format!("/leads/{lead}/notes"),
+        &[("body", "hello")],
+    )
+    .await;
+    app.sign_up_with(&new_client(), "globex").await;
+    for (slug, expected) in [("acme", 1), ("globex", 0)] {
+        let tenant = app
+            .db
+            .platform_read(move |tx| Ok(tx.find_tenant_by_slug(slug)?))
+            .await
+            .unwrap()
+            .unwrap();
+        let counts = app
+            .db
+            .read(&tenant.scope, |tx| {
+                let mut counts = Vec::new();
+                for table in ["companies", "leads", "notes", "lead_activities"] {
+                    counts.push(tx.raw_count_for_rls_test(table)?);
+                }
+                Ok(counts)
+            })
+            .await
+            .unwrap();
+        assert_eq!(counts, vec![expected; 4], "{slug}");
+    }
+}
