@@ -7,7 +7,11 @@
 //! [`CONCURRENCY`] requests in flight: requests per second and p50/p99 latency.
 //!
 //! Sizes: 1 tenant x 1,000 leads, then 100 tenants x 10,000 leads (1,000,000).
-//! `BENCH_QUICK=1` runs the small size only. Set `BENCH_DIR` to keep the databases.
+//! `BENCH_QUICK=1` runs the small size only. Set `BENCH_DIR` to keep the SQLite
+//! files. With `BENCH_POSTGRES_URL` (a superuser URL such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`) each size also runs on a fresh
+//! PostgreSQL database, migrated and seeded by an owner role and served by an app
+//! role under row-level security, as in production.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +30,14 @@ const TIME_LIMIT: Duration = Duration::from_secs(20);
 const CONCURRENCY: usize = 4;
 /// Unmeasured requests before each scenario.
 const WARM_UP: usize = 50;
+
+/// Which database a run uses.
+#[derive(Clone)]
+enum Backend {
+    Sqlite,
+    /// The superuser URL that creates the databases and roles.
+    Postgres(String),
+}
 
 struct Size {
     tenants: u32,
@@ -62,27 +74,83 @@ async fn run() -> anyhow::Result<()> {
     }
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "tenantry HTTP benchmark: {cpus} CPU(s), SQLite, concurrency {CONCURRENCY}, up to {REQUESTS} requests or {}s per scenario",
+        "tenantry HTTP benchmark: {cpus} CPU(s), concurrency {CONCURRENCY}, up to {REQUESTS} requests or {}s per scenario",
         TIME_LIMIT.as_secs()
     );
-    for size in sizes {
-        bench_size(&size).await?;
+    let mut backends = vec![Backend::Sqlite];
+    if let Ok(admin) = std::env::var("BENCH_POSTGRES_URL") {
+        backends.push(Backend::Postgres(admin));
+    }
+    for backend in &backends {
+        for size in &sizes {
+            bench_size(backend, size).await?;
+        }
     }
     Ok(())
 }
 
-async fn bench_size(size: &Size) -> anyhow::Result<()> {
+/// `postgres://{user}@{host of the admin URL}/{db}`.
+fn pg_url(admin: &str, user: &str, db: &str) -> String {
+    let after_scheme = admin.split_once("://").map_or(admin, |(_, r)| r);
+    let host_and_rest = after_scheme
+        .split_once('@')
+        .map_or(after_scheme, |(_, h)| h);
+    let host = host_and_rest.split('/').next().unwrap_or("127.0.0.1:5432");
+    format!("postgres://{user}@{host}/{db}")
+}
+
+/// A fresh PostgreSQL database with an owner role (migrates, seeds) and an app
+/// role (serves, subject to row-level security). Returns (app URL, owner URL).
+fn pg_database(admin: &str, name: &str) -> anyhow::Result<(DatabaseUrl, DatabaseUrl)> {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+    const OWNER: &str = "tenantry_bench_owner";
+    const APP: &str = "tenantry_bench_app";
+    let mut conn = PgConnection::establish(admin)?;
+    conn.batch_execute(&format!(
+        "DO $$ BEGIN \
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER}') THEN \
+             CREATE ROLE {OWNER} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; \
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP}') THEN \
+             CREATE ROLE {APP} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; \
+         END $$;"
+    ))?;
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+    conn.batch_execute(&format!("CREATE DATABASE {name} OWNER {OWNER}"))?;
+    let mut db = PgConnection::establish(&pg_url(admin, "postgres", name))?;
+    db.batch_execute(&format!(
+        "GRANT USAGE ON SCHEMA public TO {APP}; \
+         ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public \
+           GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP};"
+    ))?;
+    Ok((
+        DatabaseUrl::parse(&pg_url(admin, APP, name))?,
+        DatabaseUrl::parse(&pg_url(admin, OWNER, name))?,
+    ))
+}
+
+async fn bench_size(backend: &Backend, size: &Size) -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
     let dir = match std::env::var_os("BENCH_DIR") {
         Some(d) => std::path::PathBuf::from(d),
         None => temp.path().to_owned(),
     };
     std::fs::create_dir_all(&dir)?;
-    let file = dir.join(format!("bench-{}x{}.db", size.tenants, size.leads));
-    let url = DatabaseUrl::sqlite_file(&file);
+    let (app_url, url, label) = match backend {
+        Backend::Sqlite => {
+            let file = dir.join(format!("bench-{}x{}.db", size.tenants, size.leads));
+            let url = DatabaseUrl::sqlite_file(&file);
+            (url.clone(), url, "SQLite")
+        }
+        Backend::Postgres(admin) => {
+            let name = format!("tenantry_bench_{}x{}", size.tenants, size.leads);
+            let (app, owner) = pg_database(admin, &name)?;
+            (app, owner, "PostgreSQL")
+        }
+    };
     let total = u64::from(size.tenants) * u64::from(size.leads);
     println!(
-        "\n## {total} leads ({} tenant(s) x {} leads)",
+        "\n## {label}, {total} leads ({} tenant(s) x {} leads)",
         size.tenants, size.leads
     );
     let seed_url = url.clone();
@@ -91,13 +159,20 @@ async fn bench_size(size: &Size) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         tenantry::db::run_migrations(&seed_url)?;
         tenantry::db::seed::seed_demo(&seed_url, tenants, leads, |_, _| {})?;
+        if seed_url.kind() == tenantry::config::DbKind::Postgres {
+            // What autovacuum would soon do after a bulk load; plans need the stats.
+            use diesel::Connection;
+            use diesel::connection::SimpleConnection;
+            diesel::PgConnection::establish(&seed_url.connection_string())?
+                .batch_execute("ANALYZE")?;
+        }
         Ok(())
     })
     .await??;
     println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
 
     let config = Config {
-        database_url: url.clone(),
+        database_url: app_url,
         migration_database_url: url,
         pool_size: 8,
         base_domain: "localhost".to_owned(),

@@ -212,6 +212,22 @@ impl TenantTx<'_> {
             .load(self.conn)
     }
 
+    /// Companies for the list's filter, by name, if there are at most `limit`;
+    /// past that a drop-down is no way to choose, and `None` says so.
+    pub fn company_filter_choices(
+        &mut self,
+        limit: i64,
+    ) -> QueryResult<Option<Vec<(i64, String)>>> {
+        let choices: Vec<(i64, String)> = self
+            .scope
+            .companies()
+            .order((companies::name.asc(), companies::number.asc()))
+            .select((companies::number, companies::name))
+            .limit(limit + 1)
+            .load(self.conn)?;
+        Ok((choices.len() as i64 <= limit).then_some(choices))
+    }
+
     /// Changes a company's fields.
     pub fn update_company(&mut self, id: &CompanyId, input: &CompanyInput) -> QueryResult<usize> {
         diesel::update(self.scope.companies().filter(companies::id.eq(id)))

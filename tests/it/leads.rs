@@ -473,7 +473,53 @@ async fn another_tenant_reaches_none_of_it(backend: Backend) {
     assert_eq!(location(&own), "/leads/1");
 }
 
+async fn crm_posts_need_the_csrf_token_and_pages_need_a_login(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    let company = app.create_company("acme", "Kept Co").await;
+    let lead = app.create_lead("acme", &[("name", "Kept Lead")]).await;
+    for path in [
+        "/leads".to_owned(),
+        format!("/leads/{lead}"),
+        format!("/leads/{lead}/delete"),
+        format!("/leads/{lead}/notes"),
+        "/companies".to_owned(),
+        format!("/companies/{company}"),
+        format!("/companies/{company}/delete"),
+    ] {
+        let r = app
+            .post_raw(
+                &app.client,
+                "acme",
+                &path,
+                &[("name", "Changed"), ("body", "x")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "POST {path}");
+    }
+    let (_, page) = app.get_html("acme", &format!("/leads/{lead}")).await;
+    assert!(page.contains("Kept Lead"));
+    assert!(!page.contains("Changed"));
+    // Logged out, every CRM page redirects to the login with `next`.
+    let stranger = new_client();
+    for path in [
+        "/leads?q=a".to_owned(),
+        "/leads/new".to_owned(),
+        format!("/leads/{lead}"),
+        format!("/leads/{lead}/edit"),
+        "/leads/export.csv".to_owned(),
+        "/leads/import".to_owned(),
+        "/companies".to_owned(),
+        format!("/companies/{company}"),
+    ] {
+        let r = app.get_with(&stranger, "acme", &path).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "GET {path}");
+        assert!(location(&r).starts_with("/login?next=/"), "GET {path}");
+    }
+}
+
 both_backends!(
+    crm_posts_need_the_csrf_token_and_pages_need_a_login,
     a_lead_is_created_shown_updated_and_deleted,
     notes_are_added_and_validated,
     invalid_input_is_422_with_input_kept_and_a_message_per_field,

@@ -48,6 +48,40 @@ async fn seeded_tenants_are_complete_and_isolated(backend: Backend) {
     assert!(!dash.contains("demo-2"));
     let r = app.get_with(&client, "demo-1", "/leads/121").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // A tenant with more companies than a drop-down holds (4,100 leads make 205)
+    // filters by company from the company's page instead.
+    let url = app.config.migration_database_url.clone();
+    tokio::task::spawn_blocking(move || seed_demo(&url, 3, 4_100, |_, _| {}).unwrap())
+        .await
+        .unwrap();
+    let client = new_client();
+    app.log_in_with(
+        &client,
+        "demo-3",
+        &seed_admin_email("demo-3"),
+        SEED_PASSWORD,
+    )
+    .await;
+    let list = app
+        .get_with(&client, "demo-3", "/leads")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("4100 leads match"));
+    assert!(!list.contains("<select id=\"company\""));
+    let list = app
+        .get_with(&client, "demo-3", "/leads?company=7")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("name=\"company\" value=\"7\""));
+    assert!(
+        list.contains("Stark GmbH 7"),
+        "the filtered company is named"
+    );
 }
 
 both_backends!(seeded_tenants_are_complete_and_isolated);

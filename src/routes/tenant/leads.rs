@@ -22,22 +22,26 @@ use crate::error::{AppError, AppResult};
 use crate::render::{FormErrors, PageContext, render};
 use crate::routes::see_other;
 
+/// Most companies offered in the list's company filter; a tenant with more
+/// filters from a company's page ("Filter leads") instead.
+const MAX_COMPANY_FILTER_CHOICES: i64 = 200;
+
 /// The query string of the list (and of the CSV export).
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(default)]
 pub(super) struct LeadListQuery {
-    pub q: String,
-    pub status: String,
-    pub owner: String,
-    pub company: String,
-    pub sort: String,
-    pub after: String,
-    pub per: String,
+    pub(super) q: String,
+    pub(super) status: String,
+    pub(super) owner: String,
+    pub(super) company: String,
+    pub(super) sort: String,
+    pub(super) after: String,
+    pub(super) per: String,
 }
 
 impl LeadListQuery {
     /// The filter it names; unknown values are ignored rather than refused.
-    pub fn filter(&self) -> LeadFilter {
+    pub(super) fn filter(&self) -> LeadFilter {
         LeadFilter {
             q: Some(self.q.trim().to_owned()).filter(|q| !q.is_empty()),
             status: self.status.parse::<LeadStatus>().ok(),
@@ -50,7 +54,7 @@ impl LeadListQuery {
     }
 
     /// The query string of the same filter, without the cursor.
-    pub fn filter_query_string(&self) -> String {
+    pub(super) fn filter_query_string(&self) -> String {
         let pairs: Vec<(&str, &str)> = [
             ("q", self.q.as_str()),
             ("status", self.status.as_str()),
@@ -73,7 +77,10 @@ struct LeadListPage {
     query: LeadListQuery,
     page: LeadPage,
     members: Vec<(MemberId, String, bool)>,
-    companies: Vec<(i64, String)>,
+    /// `None` when the tenant has too many companies for a drop-down.
+    companies: Option<Vec<(i64, String)>>,
+    /// The company filtered by, when there is no drop-down to show it.
+    filtered_company: Option<(i64, String)>,
     statuses: [LeadStatus; 6],
     next_url: Option<String>,
     first_url: Option<String>,
@@ -95,12 +102,19 @@ pub(super) async fn list_leads(
         .parse::<i64>()
         .unwrap_or(LEAD_PAGE_SIZE)
         .clamp(1, 200);
-    let (page, members, companies) = db
+    let company_filter = filter.company;
+    let (page, members, companies, filtered_company) = db
         .read(&me.tenant.scope, move |tx| {
+            let companies = tx.company_filter_choices(MAX_COMPANY_FILTER_CHOICES)?;
+            let filtered = match (company_filter, &companies) {
+                (Some(n), None) => tx.find_company_by_number(n)?.map(|c| (c.number, c.name)),
+                _ => None,
+            };
             Ok((
                 tx.lead_page(&filter, after, per)?,
                 tx.member_choices()?,
-                tx.company_choices()?,
+                companies,
+                filtered,
             ))
         })
         .await?;
@@ -133,6 +147,7 @@ pub(super) async fn list_leads(
             page,
             members,
             companies,
+            filtered_company,
             statuses: LeadStatus::ALL,
             next_url,
             first_url,
@@ -146,18 +161,18 @@ pub(super) async fn list_leads(
 #[serde(default)]
 pub(super) struct LeadForm {
     #[validate(length(max = 200, message = "Must be at most 200 characters."))]
-    pub name: String,
+    pub(super) name: String,
     #[validate(length(max = 254, message = "Must be at most 254 characters."))]
-    pub email: String,
+    pub(super) email: String,
     #[validate(length(max = 200, message = "Must be at most 200 characters."))]
-    pub phone: String,
-    pub company_id: String,
-    pub status: String,
+    pub(super) phone: String,
+    pub(super) company_id: String,
+    pub(super) status: String,
     #[validate(length(max = 40, message = "Enter an amount such as 1250.50."))]
-    pub value: String,
-    pub owner_id: String,
+    pub(super) value: String,
+    pub(super) owner_id: String,
     #[validate(length(max = 200, message = "Must be at most 200 characters."))]
-    pub source: String,
+    pub(super) source: String,
 }
 
 impl LeadForm {
