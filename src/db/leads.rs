@@ -295,8 +295,14 @@ impl TenantTx<'_> {
         Ok(max.unwrap_or(0) + 1)
     }
 
-    /// Resolves the form's company and owner inside this tenant.
-    fn resolve_refs(&mut self, input: &LeadInput) -> QueryResult<Result<LeadRefs, LeadRefusal>> {
+    /// Resolves the form's company and owner inside this tenant. The owner must
+    /// be active, unless it is `current_owner` (a lead keeps a deactivated owner
+    /// until someone picks another).
+    fn resolve_refs(
+        &mut self,
+        input: &LeadInput,
+        current_owner: Option<&MemberId>,
+    ) -> QueryResult<Result<LeadRefs, LeadRefusal>> {
         let company = match input.company {
             Some(n) => match self.find_company_by_number(n)? {
                 Some(c) => Some(c.id),
@@ -306,7 +312,7 @@ impl TenantTx<'_> {
         };
         let owner = match &input.owner {
             Some(id) => match self.find_member(id)? {
-                Some(m) if m.active => Some(m.id),
+                Some(m) if m.active || current_owner == Some(&m.id) => Some(m.id),
                 _ => return Ok(Err(LeadRefusal::UnknownOwner)),
             },
             None => None,
@@ -343,7 +349,7 @@ impl TenantTx<'_> {
         input: &LeadInput,
         actor: &MemberId,
     ) -> QueryResult<Result<Lead, LeadRefusal>> {
-        let (company_id, owner_id) = match self.resolve_refs(input)? {
+        let (company_id, owner_id) = match self.resolve_refs(input, None)? {
             Ok(refs) => refs,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -378,7 +384,7 @@ impl TenantTx<'_> {
         input: &LeadInput,
         actor: &MemberId,
     ) -> QueryResult<Result<(), LeadRefusal>> {
-        let (company_id, owner_id) = match self.resolve_refs(input)? {
+        let (company_id, owner_id) = match self.resolve_refs(input, existing.owner_id.as_ref())? {
             Ok(refs) => refs,
             Err(refusal) => return Ok(Err(refusal)),
         };
