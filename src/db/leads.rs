@@ -539,11 +539,25 @@ impl TenantTx<'_> {
         after: Option<i64>,
         limit: i64,
     ) -> QueryResult<(Vec<Lead>, Option<i64>)> {
-        let limit = limit.clamp(1, MAX_LEAD_PAGE_SIZE);
         let cursor = match after {
             Some(n) => self.find_lead_by_number(n)?,
             None => None,
         };
+        let (rows, next) = self.list_leads_after(filter, cursor, limit)?;
+        Ok((rows, next.map(|l| l.number)))
+    }
+
+    /// As [`TenantTx::list_leads`], with the cursor given as the last lead of the
+    /// previous page itself (its sort key is what counts), so that a walk over all
+    /// pages (the CSV export) goes on even if that lead is deleted meanwhile.
+    /// Returns the rows and, if there is a next page, the lead to continue after.
+    pub fn list_leads_after(
+        &mut self,
+        filter: &LeadFilter,
+        cursor: Option<Lead>,
+        limit: i64,
+    ) -> QueryResult<(Vec<Lead>, Option<Lead>)> {
+        let limit = limit.clamp(1, MAX_LEAD_PAGE_SIZE);
         let mut query = self.filtered_leads(filter)?;
         query = match filter.sort {
             LeadSort::Updated => query.order((leads::updated_at.desc(), leads::number.desc())),
@@ -583,13 +597,13 @@ impl TenantTx<'_> {
             .select(Lead::as_select())
             .limit(limit + 1)
             .load(self.conn)?;
-        let next_after = if rows.len() as i64 > limit {
+        let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
-            rows.last().map(|l| l.number)
+            rows.last().cloned()
         } else {
             None
         };
-        Ok((rows, next_after))
+        Ok((rows, next))
     }
 
     /// Adds company and owner names to leads.

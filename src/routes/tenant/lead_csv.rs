@@ -23,7 +23,7 @@ use super::leads::{LeadForm, LeadListQuery};
 use crate::auth::{CurrentMember, TypedSession, constant_time_eq};
 use crate::db::Db;
 use crate::db::import::{ImportOutcome, ImportRow};
-use crate::db::leads::LeadRow;
+use crate::db::leads::{Lead, LeadRow};
 use crate::domain::{Email, MAX_NAME_LEN, format_money};
 use crate::error::{AppError, AppResult};
 use crate::render::{PageContext, render};
@@ -104,7 +104,7 @@ struct ExportState {
     db: Db,
     me: CurrentMember,
     query: LeadListQuery,
-    after: Option<i64>,
+    after: Option<Lead>,
     first: bool,
     done: bool,
 }
@@ -127,17 +127,17 @@ pub(super) async fn export_leads(
             return None;
         }
         let filter = st.query.filter();
-        let after = st.after;
+        let after = st.after.take();
         let page = st
             .db
             .read(&st.me.tenant.scope, move |tx| {
-                let (leads, next) = tx.list_leads(&filter, after, EXPORT_PAGE_ROWS)?;
+                let (leads, next) = tx.list_leads_after(&filter, after, EXPORT_PAGE_ROWS)?;
                 Ok((tx.describe_leads(leads)?, next))
             })
             .await;
         let chunk = page.and_then(|(rows, next)| {
-            st.after = next;
             st.done = next.is_none();
+            st.after = next;
             csv_chunk(&rows, st.first)
         });
         st.first = false;
