@@ -220,6 +220,43 @@ async fn markup_is_escaped_and_unicode_round_trips(backend: Backend) {
     assert!(page.contains("Café"));
     let (_, edit) = app.get_html("acme", &format!("/leads/{n}/edit")).await;
     assert!(edit.contains(&format!("value=\"{name}\"")));
+    // Search finds non-ASCII text too.
+    let (_, found) = app
+        .get_html("acme", "/leads?q=%E6%97%A5%E6%9C%AC%E8%AA%9E")
+        .await;
+    assert!(found.contains("1 lead matches"));
+    assert!(found.contains(name));
+}
+
+async fn the_dashboard_counts_leads_by_status_and_the_open_pipeline(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    for (name, status, value) in [
+        ("Open A", "new", "1000.25"),
+        ("Open B", "proposal", "250"),
+        ("Open C", "proposal", "0.50"),
+        ("Closed W", "won", "5000"),
+        ("Closed L", "lost", "700"),
+    ] {
+        app.create_lead(
+            "acme",
+            &[("name", name), ("status", status), ("value", value)],
+        )
+        .await;
+    }
+    let (status, dash) = app.get_html("acme", "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(dash.contains("Open pipeline: <strong>1,250.75</strong> in 3 open lead(s)."));
+    let proposal = dash
+        .find("<div class=\"stat-label\">proposal</div>")
+        .unwrap();
+    assert!(dash[proposal..].starts_with(
+        "<div class=\"stat-label\">proposal</div>\n    <div class=\"stat-value\">2</div>"
+    ));
+    assert!(dash.contains("href=\"/leads?status=won\""));
+    for name in ["Open A", "Closed L"] {
+        assert!(dash.contains(name), "{name} among recent leads");
+    }
 }
 
 /// Lead names on a list page, in order.
@@ -519,6 +556,7 @@ async fn crm_posts_need_the_csrf_token_and_pages_need_a_login(backend: Backend) 
 }
 
 both_backends!(
+    the_dashboard_counts_leads_by_status_and_the_open_pipeline,
     crm_posts_need_the_csrf_token_and_pages_need_a_login,
     a_lead_is_created_shown_updated_and_deleted,
     notes_are_added_and_validated,
