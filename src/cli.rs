@@ -1,4 +1,4 @@
-//! The command line: `tenantry [serve]`, `migrate`, `tenants list`.
+//! The command line: `tenantry [serve]`, `migrate`, `tenants list`, `seed`.
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +22,16 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create demo tenants `demo-1` .. `demo-N` with members, companies, leads
+    /// and notes (existing demo tenants are left alone).
+    Seed {
+        /// How many tenants.
+        #[arg(long, default_value_t = 3)]
+        tenants: u32,
+        /// Leads per tenant.
+        #[arg(long, default_value_t = 1_000)]
+        leads: u32,
+    },
     /// Operator commands on tenants.
     Tenants {
         /// What to do with tenants.
@@ -48,6 +58,30 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let url = config.migration_database_url.clone();
             let applied = tokio::task::spawn_blocking(move || run_migrations(&url)).await??;
             println!("applied {applied} migration(s)");
+        }
+        Command::Seed { tenants, leads } => {
+            let url = config.migration_database_url.clone();
+            let started = std::time::Instant::now();
+            let created = tokio::task::spawn_blocking(move || {
+                run_migrations(&url)?;
+                crate::db::seed::seed_demo(&url, tenants, leads, |i, made| {
+                    let slug = crate::db::seed::seed_slug(i);
+                    if made {
+                        println!("{slug}: {leads} leads");
+                    } else {
+                        println!("{slug}: exists, left alone");
+                    }
+                })
+            })
+            .await??;
+            println!(
+                "seeded {created} tenant(s) in {:.1}s; log in at http://demo-1.{}:{}/login as {} with password `{}`",
+                started.elapsed().as_secs_f64(),
+                config.base_domain,
+                config.port,
+                crate::db::seed::seed_admin_email("demo-1"),
+                crate::db::seed::SEED_PASSWORD
+            );
         }
         Command::Tenants {
             command: TenantsCommand::List,

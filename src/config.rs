@@ -265,6 +265,38 @@ impl Config {
         })
     }
 
+    /// A development configuration for tests, benchmarks and tools that run the app
+    /// in-process: listens on 127.0.0.1 with a free port, apex `localhost`, a fixed
+    /// (non-secret) key, mail written under `work_dir/mail`, default mail settings.
+    pub fn local(
+        database_url: DatabaseUrl,
+        migration_database_url: DatabaseUrl,
+        work_dir: &Path,
+    ) -> Self {
+        let pool_size = match database_url.kind() {
+            DbKind::Sqlite => DEFAULT_SQLITE_POOL_SIZE,
+            DbKind::Postgres => DEFAULT_POSTGRES_POOL_SIZE,
+        };
+        Self {
+            database_url,
+            migration_database_url,
+            pool_size,
+            base_domain: DEFAULT_BASE_DOMAIN.to_owned(),
+            host: DEFAULT_HOST.to_owned(),
+            port: 0,
+            environment: Environment::Development,
+            secret_key: SecretString::from("local-only-key-".repeat(5)),
+            smtp_url: None,
+            mail_from: format!("Tenantry <no-reply@{DEFAULT_BASE_DOMAIN}>"),
+            mail_dir: work_dir.join(DEFAULT_MAIL_DIR),
+            public_port: None,
+            mail_max_attempts: DEFAULT_MAIL_MAX_ATTEMPTS,
+            mail_retry_base: DEFAULT_MAIL_RETRY_BASE,
+            mail_poll_interval: DEFAULT_MAIL_POLL_INTERVAL,
+            invite_ttl: DEFAULT_INVITE_TTL,
+        }
+    }
+
     /// The origin of a tenant's host as a browser reaches it, e.g. `http://acme.localhost:8080`.
     pub fn tenant_origin(&self, slug: &str) -> String {
         self.origin(&format!("{slug}.{}", self.base_domain))

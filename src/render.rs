@@ -95,6 +95,14 @@ impl FormErrors {
                 "password" => "password",
                 "organization_name" => "organization_name",
                 "subdomain" => "subdomain",
+                "phone" => "phone",
+                "source" => "source",
+                "value" => "value",
+                "status" => "status",
+                "company_id" => "company_id",
+                "owner_id" => "owner_id",
+                "domain" => "domain",
+                "body" => "body",
                 _ => "form",
             };
             if let Some(msg) = errs.iter().find_map(|e| e.message.as_ref()) {

@@ -18,13 +18,18 @@
 //! connection is taken inside that closure because `Pool::get` blocks too, and is
 //! never held across an `.await`.
 
+pub mod companies;
+pub mod import;
 pub mod invites;
 mod isolation;
+pub mod leads;
 mod migrate;
+pub mod notes;
 mod operator;
 pub mod outbox;
 mod schema;
 mod scope;
+pub mod seed;
 pub mod team;
 pub mod tenants;
 pub mod tokens;
@@ -57,6 +62,34 @@ pub enum DbConnection {
     Postgresql(PgConnection),
     /// The embedded SQLite file.
     Sqlite(SqliteConnection),
+}
+
+/// A multi-row `INSERT` of `rows` into `table`. Runs on the concrete connection:
+/// the multi-connection cannot express a batch insert of rows with nullable
+/// columns for SQLite, whose Diesel backend writes such batches row by row
+/// (one prepared statement, inside the caller's transaction).
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match &mut *$conn {
+            $crate::db::DbConnection::Postgresql(c) => {
+                diesel::insert_into($table).values(&$rows).execute(c)?
+            }
+            $crate::db::DbConnection::Sqlite(c) => {
+                diesel::insert_into($table).values(&$rows).execute(c)?
+            }
+        }
+    };
+}
+pub(crate) use insert_many;
+
+/// The backend type of [`DbConnection`], for boxed (dynamically filtered) queries.
+type DbBackend = <DbConnection as Connection>::Backend;
+
+/// Now, in UTC, to the microsecond: what both backends store, so that a value
+/// read back compares equal to the one written (keyset cursors rely on it).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
 }
 
 /// Opens connections of the backend that the URL names.

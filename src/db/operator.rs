@@ -22,7 +22,7 @@ pub struct TenantSummary {
 
 /// A direct connection for operator commands.
 pub struct OperatorDb {
-    conn: DbConnection,
+    pub(super) conn: DbConnection,
 }
 
 impl OperatorDb {

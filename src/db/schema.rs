@@ -110,6 +110,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Organisations a tenant sells to. `number` is the id shown in URLs, per tenant.
+    companies (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        number -> BigInt,
+        name -> Text,
+        domain -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// People a tenant may sell to. `number` is the id shown in URLs, per tenant;
+    /// `value` is in minor units (cents).
+    leads (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        number -> BigInt,
+        name -> Text,
+        email -> Text,
+        phone -> Text,
+        company_id -> Nullable<Text>,
+        status -> Text,
+        value -> BigInt,
+        owner_id -> Nullable<Text>,
+        source -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Notes that members write on a lead.
+    notes (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        lead_id -> Text,
+        author_id -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// A lead's status changes.
+    lead_activities (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        lead_id -> Text,
+        actor_id -> Nullable<Text>,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -118,12 +176,25 @@ diesel::allow_tables_to_appear_in_same_query!(
     invites,
     outbox,
     mail_queue,
-    platform_outbox
+    platform_outbox,
+    companies,
+    leads,
+    notes,
+    lead_activities
 );
 
 /// Tables that hold tenant data; each has row-level security on PostgreSQL, and
 /// start-up checks that it does.
-pub const TENANT_TABLES: &[&str] = &["users", "auth_tokens", "invites", "outbox"];
+pub const TENANT_TABLES: &[&str] = &[
+    "users",
+    "auth_tokens",
+    "invites",
+    "outbox",
+    "companies",
+    "leads",
+    "notes",
+    "lead_activities",
+];
 
 /// Tables that carry a `tenant_id` but no tenant data, and so have no row-level
 /// security: the mail worker's index of due jobs (tenant id, mail id, due time),

@@ -19,7 +19,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::DbConnection;
-use super::schema::{auth_tokens, invites, outbox, users};
+use super::schema::{
+    auth_tokens, companies, invites, lead_activities, leads, notes, outbox, users,
+};
 use crate::domain::TenantId;
 
 /// The tenant a unit of work belongs to.
@@ -66,6 +68,10 @@ scoped_sources! {
     auth_tokens => auth_tokens,
     invites => invites,
     outbox => outbox,
+    companies => companies,
+    leads => leads,
+    notes => notes,
+    lead_activities => lead_activities,
 }
 
 /// A transaction inside one tenant. Query methods live in the per-table modules.

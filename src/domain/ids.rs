@@ -76,3 +76,15 @@ text_id!(
     /// An outgoing mail's id (tenant outbox or platform outbox).
     OutboxId
 );
+text_id!(
+    /// A company's internal id; URLs use its per-tenant number instead.
+    CompanyId
+);
+text_id!(
+    /// A lead's internal id; URLs use its per-tenant number instead.
+    LeadId
+);
+text_id!(
+    /// A note's internal id.
+    NoteId
+);

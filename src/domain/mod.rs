@@ -3,11 +3,13 @@
 
 mod email;
 mod ids;
+mod lead;
 mod role;
 mod slug;
 
 pub use email::Email;
-pub use ids::{InviteId, MemberId, OutboxId, TenantId};
+pub use ids::{CompanyId, InviteId, LeadId, MemberId, NoteId, OutboxId, TenantId};
+pub use lead::{LeadStatus, MAX_MONEY_MINOR, display_money, format_money, parse_money};
 pub use role::Role;
 pub use slug::{Slug, SlugError};
 
@@ -15,6 +17,24 @@ pub use slug::{Slug, SlugError};
 pub const MAX_NAME_LEN: usize = 200;
 /// Longest email address (RFC 5321 path limit, as SPEC says).
 pub const MAX_EMAIL_LEN: usize = 254;
+/// Longest note body (SPEC: "notes at most 10,000").
+pub const MAX_NOTE_LEN: usize = 10_000;
+/// Longest phone number or lead source we keep.
+pub const MAX_SHORT_TEXT_LEN: usize = 200;
+
+/// Trims an optional short text field (phone, source, domain): at most
+/// [`MAX_SHORT_TEXT_LEN`] characters, no control characters; blank is allowed.
+pub fn parse_optional_text(raw: &str) -> Result<String, &'static str> {
+    let s = raw.trim();
+    if s.chars().count() > MAX_SHORT_TEXT_LEN {
+        Err("Must be at most 200 characters.")
+    } else if s.chars().any(char::is_control) {
+        Err("Must not contain control characters.")
+    } else {
+        Ok(s.to_owned())
+    }
+}
+
 /// Shortest password we accept.
 pub const MIN_PASSWORD_LEN: usize = 8;
 /// Longest password we hash; argon2 accepts more, but a megabyte "password" is a DoS.

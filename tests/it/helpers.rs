@@ -11,7 +11,7 @@ use std::sync::{Arc, Once};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Client, Response, StatusCode, redirect};
 use tempfile::TempDir;
-use tenantry::config::{Config, DatabaseUrl, Environment};
+use tenantry::config::{Config, DatabaseUrl};
 use tenantry::db::Db;
 use tenantry::startup::Application;
 
@@ -133,25 +133,12 @@ pub fn test_config(backend: Backend, dir: &TempDir) -> (Config, Option<PgTestDb>
             (pg.app_url(), pg.owner_url(), Some(pg))
         }
     };
-    let config = Config {
-        database_url,
-        migration_database_url,
-        pool_size: 4,
-        base_domain: "localhost".to_owned(),
-        host: "127.0.0.1".to_owned(),
-        port: 0,
-        environment: Environment::Development,
-        secret_key: "k".repeat(64).into(),
-        smtp_url: None,
-        mail_from: "Tenantry <no-reply@localhost>".to_owned(),
-        mail_dir: dir.path().join("mail"),
-        public_port: None,
-        // Quick retries and polls, so that mail tests finish in seconds.
-        mail_max_attempts: 50,
-        mail_retry_base: std::time::Duration::from_millis(100),
-        mail_poll_interval: std::time::Duration::from_millis(100),
-        invite_ttl: tenantry::config::DEFAULT_INVITE_TTL,
-    };
+    let mut config = Config::local(database_url, migration_database_url, dir.path());
+    config.pool_size = 4;
+    // Quick retries and polls, so that mail tests finish in seconds.
+    config.mail_max_attempts = 50;
+    config.mail_retry_base = std::time::Duration::from_millis(100);
+    config.mail_poll_interval = std::time::Duration::from_millis(100);
     (config, pg)
 }
 
@@ -370,5 +357,106 @@ impl Tenant {
             admin_email: format!("admin@{slug}.test"),
             admin_password: format!("password-of-{slug}"),
         }
+    }
+}
+
+/// The number at the end of a `Location` such as `/leads/12`.
+pub fn number_in_location(response: &Response, prefix: &str) -> i64 {
+    let loc = location(response);
+    loc.strip_prefix(prefix)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("expected {prefix}N, got {loc:?}"))
+}
+
+/// Lead numbers linked from a page (`href="/leads/N"`), in page order.
+pub fn lead_numbers_in(html: &str) -> Vec<i64> {
+    let marker = "href=\"/leads/";
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(marker) {
+        rest = &rest[i + marker.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if !digits.is_empty() && rest[digits.len()..].starts_with('"') {
+            out.push(digits.parse().unwrap());
+        }
+    }
+    out
+}
+
+/// The `href` of the link marked `rel="next"`, unescaped.
+pub fn next_link(html: &str) -> Option<String> {
+    let end = html.find("\" rel=\"next\"")?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    Some(html[start..end].replace("&amp;", "&").replace("&#38;", "&"))
+}
+
+/// The value of the selected option of the `<select name="{name}">` on a page.
+pub fn selected_option(html: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!("name=\"{name}\""))?;
+    let end = html[start..].find("</select>")? + start;
+    let select = &html[start..end];
+    let sel = select.find(" selected>")?;
+    let open = select[..sel].rfind("value=\"")? + "value=\"".len();
+    let close = select[open..].find('"')? + open;
+    Some(select[open..close].to_owned())
+}
+
+impl TestApp {
+    /// Creates a company on `host` with the default client; returns its number.
+    pub async fn create_company(&self, host: &str, name: &str) -> i64 {
+        let r = self
+            .post(host, "/companies", &[("name", name), ("domain", "")])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "creating company {name}");
+        number_in_location(&r, "/companies/")
+    }
+
+    /// Creates a lead on `host` with the default client; returns its number.
+    pub async fn create_lead(&self, host: &str, fields: &[(&str, &str)]) -> i64 {
+        let r = self.post(host, "/leads", fields).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "creating lead {fields:?}"
+        );
+        number_in_location(&r, "/leads/")
+    }
+}
+
+impl TestApp {
+    /// Uploads `csv` to `POST /leads/import` as a file in a multipart form, with
+    /// the default client's CSRF token (or `token` if given).
+    pub async fn import_csv(&self, host: &str, csv: &[u8], token: Option<&str>) -> Response {
+        let token = match token {
+            Some(t) => t.to_owned(),
+            None => self.csrf(host).await,
+        };
+        let boundary = "----tenantry-test-boundary-7d1f";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+                 --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"leads.csv\"\r\n\
+                 Content-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(csv);
+        body.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n\r\n--{boundary}--\r\n"
+            )
+            .as_bytes(),
+        );
+        self.client
+            .post(self.url(host, "/leads/import"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("POST /leads/import failed")
     }
 }

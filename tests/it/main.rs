@@ -7,8 +7,12 @@ mod pg;
 mod smtp;
 
 mod auth;
+mod companies;
 mod hosts;
+mod lead_csv;
+mod leads;
 mod rls;
+mod seed;
 mod signup;
 mod storage;
 mod team;

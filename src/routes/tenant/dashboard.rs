@@ -1,35 +1,61 @@
-//! The dashboard: the first page after login.
+//! The dashboard: leads by status, the open pipeline, recent leads and notes.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::auth::{CurrentMember, TypedSession};
-use crate::config::Config;
+use crate::db::Db;
+use crate::db::leads::{LeadFilter, LeadRow, LeadSort, StatusSummary};
+use crate::db::notes::RecentNote;
 use crate::error::AppResult;
 use crate::render::{PageContext, render};
+
+/// Recent leads and notes shown.
+const RECENT: i64 = 5;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     ctx: PageContext,
     member_name: String,
-    org_name: String,
-    host: String,
+    by_status: Vec<StatusSummary>,
+    open_count: i64,
+    open_value: i64,
+    recent_leads: Vec<LeadRow>,
+    recent_notes: Vec<RecentNote>,
 }
 
 pub(super) async fn show_dashboard(
     me: CurrentMember,
     session: TypedSession,
-    config: web::Data<Config>,
+    db: web::Data<Db>,
 ) -> AppResult<HttpResponse> {
+    let (by_status, recent_leads, recent_notes) = db
+        .read(&me.tenant.scope, |tx| {
+            let by_status = tx.lead_status_summary()?;
+            let newest = LeadFilter {
+                sort: LeadSort::Created,
+                ..LeadFilter::default()
+            };
+            let (leads, _) = tx.list_leads(&newest, None, RECENT)?;
+            let recent_leads = tx.describe_leads(leads)?;
+            Ok((by_status, recent_leads, tx.recent_notes(RECENT)?))
+        })
+        .await?;
+    let open = by_status.iter().filter(|s| s.status.is_open());
+    let open_count = open.clone().map(|s| s.count).sum();
+    let open_value = open.map(|s| s.value).sum();
     render(
         StatusCode::OK,
         &DashboardPage {
             ctx: PageContext::app(&session, &me, "dashboard"),
             member_name: me.member.name.clone(),
-            org_name: me.tenant.name.clone(),
-            host: config.tenant_origin(&me.tenant.slug),
+            by_status,
+            open_count,
+            open_value,
+            recent_leads,
+            recent_notes,
         },
     )
 }

@@ -1,8 +1,11 @@
 //! Pages on a tenant's host.
 
 mod auth;
+mod companies;
 mod dashboard;
 mod invite;
+mod lead_csv;
+mod leads;
 mod password;
 mod settings;
 mod team;
@@ -60,5 +63,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(password::reset_password),
     )
     .route("/settings", web::get().to(settings::settings_form))
-    .route("/settings", web::post().to(settings::update_settings));
+    .route("/settings", web::post().to(settings::update_settings))
+    // Fixed paths before `/leads/{id}`, which would otherwise take them.
+    .route("/leads", web::get().to(leads::list_leads))
+    .route("/leads", web::post().to(leads::create_lead))
+    .route("/leads/new", web::get().to(leads::new_lead_form))
+    .route("/leads/export.csv", web::get().to(lead_csv::export_leads))
+    .route("/leads/import", web::get().to(lead_csv::import_form))
+    .route("/leads/import", web::post().to(lead_csv::import_leads))
+    .route("/leads/{id}", web::get().to(leads::show_lead))
+    .route("/leads/{id}", web::post().to(leads::update_lead))
+    .route("/leads/{id}/edit", web::get().to(leads::edit_lead_form))
+    .route("/leads/{id}/delete", web::post().to(leads::delete_lead))
+    .route("/leads/{id}/notes", web::post().to(leads::create_note))
+    .route("/companies", web::get().to(companies::list_companies))
+    .route("/companies", web::post().to(companies::create_company))
+    .route("/companies/new", web::get().to(companies::new_company_form))
+    .route("/companies/{id}", web::get().to(companies::show_company))
+    .route("/companies/{id}", web::post().to(companies::update_company))
+    .route(
+        "/companies/{id}/edit",
+        web::get().to(companies::edit_company_form),
+    )
+    .route(
+        "/companies/{id}/delete",
+        web::post().to(companies::delete_company),
+    );
 }

@@ -1,0 +1,4 @@
+DROP TABLE lead_activities;
+DROP TABLE notes;
+DROP TABLE leads;
+DROP TABLE companies;

@@ -1,0 +1,123 @@
+//! Notes that members write on leads.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::now;
+use super::schema::{leads, notes};
+use super::scope::TenantTx;
+use crate::domain::{LeadId, MemberId, NoteId, TenantId};
+
+/// A note with its author, as a lead's page shows it.
+#[derive(Clone, Debug)]
+pub struct NoteView {
+    /// Text as written.
+    pub body: String,
+    /// The author's name, if they are still a member.
+    pub author_name: Option<String>,
+    /// When it was written.
+    pub created_at: NaiveDateTime,
+}
+
+/// A recent note for the dashboard, with its lead.
+#[derive(Clone, Debug)]
+pub struct RecentNote {
+    /// The note.
+    pub note: NoteView,
+    /// Its lead's number.
+    pub lead_number: i64,
+    /// Its lead's name.
+    pub lead_name: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = notes)]
+pub(super) struct NewNoteRow<'a> {
+    pub tenant_id: &'a TenantId,
+    pub id: NoteId,
+    pub lead_id: &'a LeadId,
+    pub author_id: &'a MemberId,
+    pub body: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+impl TenantTx<'_> {
+    /// Adds a note to a lead (already found in this tenant) and touches the lead.
+    pub fn add_note(&mut self, lead: &LeadId, author: &MemberId, body: &str) -> QueryResult<()> {
+        let tenant_id = self.scope.tenant_id().clone();
+        let at = now();
+        diesel::insert_into(notes::table)
+            .values(NewNoteRow {
+                tenant_id: &tenant_id,
+                id: NoteId::generate(),
+                lead_id: lead,
+                author_id: author,
+                body,
+                created_at: at,
+            })
+            .execute(self.conn)?;
+        diesel::update(self.scope.leads().filter(leads::id.eq(lead)))
+            .set(leads::updated_at.eq(at))
+            .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// A lead's notes, newest first.
+    pub fn list_notes(&mut self, lead: &LeadId) -> QueryResult<Vec<NoteView>> {
+        let rows: Vec<(MemberId, String, NaiveDateTime)> = self
+            .scope
+            .notes()
+            .filter(notes::lead_id.eq(lead))
+            .order((notes::created_at.desc(), notes::id.desc()))
+            .select((notes::author_id, notes::body, notes::created_at))
+            .load(self.conn)?;
+        let names = self.member_names(rows.iter().map(|r| r.0.clone()).collect())?;
+        Ok(rows
+            .into_iter()
+            .map(|(author, body, created_at)| NoteView {
+                body,
+                author_name: names.get(&author).map(|(n, _)| n.clone()),
+                created_at,
+            })
+            .collect())
+    }
+
+    /// The tenant's latest notes with their leads.
+    pub fn recent_notes(&mut self, limit: i64) -> QueryResult<Vec<RecentNote>> {
+        let rows: Vec<(LeadId, MemberId, String, NaiveDateTime)> = self
+            .scope
+            .notes()
+            .order(notes::created_at.desc())
+            .select((
+                notes::lead_id,
+                notes::author_id,
+                notes::body,
+                notes::created_at,
+            ))
+            .limit(limit)
+            .load(self.conn)?;
+        let names = self.member_names(rows.iter().map(|r| r.1.clone()).collect())?;
+        let lead_ids: Vec<LeadId> = rows.iter().map(|r| r.0.clone()).collect();
+        let leads: Vec<(LeadId, i64, String)> = self
+            .scope
+            .leads()
+            .filter(leads::id.eq_any(lead_ids))
+            .select((leads::id, leads::number, leads::name))
+            .load(self.conn)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(lead, author, body, created_at)| {
+                let (_, number, name) = leads.iter().find(|l| l.0 == lead)?;
+                Some(RecentNote {
+                    note: NoteView {
+                        body,
+                        author_name: names.get(&author).map(|(n, _)| n.clone()),
+                        created_at,
+                    },
+                    lead_number: *number,
+                    lead_name: name.clone(),
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,204 @@
+//! Lead values: `LeadStatus` and money amounts.
+
+use std::fmt;
+use std::str::FromStr;
+
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+
+/// Where a lead stands in the pipeline. Stored as its lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub enum LeadStatus {
+    /// Just came in.
+    New,
+    /// Someone has reached out.
+    Contacted,
+    /// Worth pursuing.
+    Qualified,
+    /// An offer is out.
+    Proposal,
+    /// Closed, won.
+    Won,
+    /// Closed, lost.
+    Lost,
+}
+
+impl LeadStatus {
+    /// Every status, in pipeline order.
+    pub const ALL: [LeadStatus; 6] = [
+        LeadStatus::New,
+        LeadStatus::Contacted,
+        LeadStatus::Qualified,
+        LeadStatus::Proposal,
+        LeadStatus::Won,
+        LeadStatus::Lost,
+    ];
+
+    /// The stored and submitted form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadStatus::New => "new",
+            LeadStatus::Contacted => "contacted",
+            LeadStatus::Qualified => "qualified",
+            LeadStatus::Proposal => "proposal",
+            LeadStatus::Won => "won",
+            LeadStatus::Lost => "lost",
+        }
+    }
+
+    /// Whether the lead still counts towards the open pipeline.
+    pub fn is_open(self) -> bool {
+        !matches!(self, LeadStatus::Won | LeadStatus::Lost)
+    }
+}
+
+impl FromStr for LeadStatus {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        LeadStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or("Choose one of new, contacted, qualified, proposal, won or lost.")
+    }
+}
+
+impl<DB: Backend> ToSql<Text, DB> for LeadStatus
+where
+    str: ToSql<Text, DB>,
+{
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+        self.as_str().to_sql(out)
+    }
+}
+
+impl<DB: Backend> FromSql<Text, DB> for LeadStatus
+where
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let s = String::from_sql(bytes)?;
+        s.parse()
+            .map_err(|_| format!("unknown lead status `{s}`").into())
+    }
+}
+
+impl fmt::Display for LeadStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Largest amount accepted, in minor units: well inside `i64`, and more than any
+/// deal is worth.
+pub const MAX_MONEY_MINOR: i64 = 99_999_999_999_999;
+
+/// Parses an amount in currency units (`1250.50`, `1250`, `1,250.5`) into minor
+/// units (cents), exactly: no floating point. Blank is zero; negatives are refused.
+pub fn parse_money(raw: &str) -> Result<i64, &'static str> {
+    const MSG: &str = "Enter an amount such as 1250.50 (at most two decimals).";
+    let s: String = raw
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != '_')
+        .collect();
+    if s.is_empty() {
+        return Ok(0);
+    }
+    if s.starts_with('-') {
+        return Err("Must not be negative.");
+    }
+    let (whole, frac) = match s.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (s.as_str(), ""),
+    };
+    if (whole.is_empty() && frac.is_empty())
+        || frac.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || whole.len() > 13
+    {
+        return Err(MSG);
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| MSG)?
+    };
+    let cents: i64 = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().map_err(|_| MSG)? * 10,
+        _ => frac.parse().map_err(|_| MSG)?,
+    };
+    let total = whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(cents))
+        .ok_or(MSG)?;
+    if total > MAX_MONEY_MINOR {
+        return Err("That amount is too large.");
+    }
+    Ok(total)
+}
+
+/// Formats minor units as an amount that [`parse_money`] reads back: `1250.50`.
+pub fn format_money(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Formats minor units for display, with thousands separators: `1,250.50`.
+/// Takes a reference too, as templates pass one.
+pub fn display_money(minor: impl std::borrow::Borrow<i64>) -> String {
+    let plain = format_money(*minor.borrow());
+    let (whole, frac) = plain.split_once('.').unwrap_or((&plain, "00"));
+    let digits: Vec<char> = whole.chars().collect();
+    let mut out = String::new();
+    for (i, c) in digits.iter().enumerate() {
+        if i > 0 && c.is_ascii_digit() && (digits.len() - i) % 3 == 0 && digits[i - 1] != '-' {
+            out.push(',');
+        }
+        out.push(*c);
+    }
+    format!("{out}.{frac}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in LeadStatus::ALL {
+            assert_eq!(s.as_str().parse::<LeadStatus>(), Ok(s));
+        }
+        assert!("open".parse::<LeadStatus>().is_err());
+    }
+
+    #[test]
+    fn money_parses_exactly() {
+        assert_eq!(parse_money("1250.50"), Ok(125_050));
+        assert_eq!(parse_money("1250.5"), Ok(125_050));
+        assert_eq!(parse_money("1,250"), Ok(125_000));
+        assert_eq!(parse_money("0.07"), Ok(7));
+        assert_eq!(parse_money(".5"), Ok(50));
+        assert_eq!(parse_money(""), Ok(0));
+        assert_eq!(parse_money("0.29"), Ok(29)); // a float would give 28.999...
+        for bad in ["-1", "1.234", "abc", "1e5", ".", "1.2.3", "99999999999999"] {
+            assert!(parse_money(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn money_formats_and_reads_back() {
+        for v in [0, 7, 50, 125_050, 10_000_000_001] {
+            assert_eq!(parse_money(&format_money(v)), Ok(v));
+        }
+        assert_eq!(display_money(123_456_789), "1,234,567.89");
+        assert_eq!(display_money(5), "0.05");
+    }
+}

@@ -1,0 +1,102 @@
+//! Companies over HTTP: CRUD, validation, a company's leads, and deletion that
+//! keeps the leads.
+
+use reqwest::StatusCode;
+
+use crate::both_backends;
+use crate::helpers::{Backend, location, spawn_app};
+
+async fn a_company_is_created_shown_updated_and_deleted_keeping_its_leads(backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    // Act
+    let r = app
+        .post(
+            "acme",
+            "/companies",
+            &[("name", "Initech"), ("domain", "Initech.TEST")],
+        )
+        .await;
+    // Assert
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/companies/1");
+    let lead = app
+        .create_lead("acme", &[("name", "Peter"), ("company_id", "1")])
+        .await;
+    let (status, page) = app.get_html("acme", "/companies/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Initech"));
+    assert!(page.contains("initech.test"));
+    assert!(page.contains(&format!("href=\"/leads/{lead}\"")));
+    assert!(page.contains("lead(s) are kept"));
+    let (_, list) = app.get_html("acme", "/companies").await;
+    assert!(list.contains("href=\"/companies/1\""));
+    let (status, edit) = app.get_html("acme", "/companies/1/edit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(edit.contains("value=\"Initech\""));
+    // Update.
+    let r = app
+        .post(
+            "acme",
+            "/companies/1",
+            &[("name", "Initrode"), ("domain", "")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/companies/1");
+    let (_, page) = app.get_html("acme", &format!("/leads/{lead}")).await;
+    assert!(page.contains("Initrode"));
+    // Delete: the company goes, its lead stays, without a company.
+    let r = app.post("acme", "/companies/1/delete", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/companies");
+    assert_eq!(
+        app.get_html("acme", "/companies/1").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, page) = app.get_html("acme", &format!("/leads/{lead}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("Initrode"));
+}
+
+async fn invalid_company_is_422_with_input_kept(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    let r = app
+        .post(
+            "acme",
+            "/companies",
+            &[("name", " "), ("domain", "a b.test")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Please enter a name."));
+    assert!(body.contains("value=\"a b.test\""));
+    assert!(body.contains("has no spaces"));
+    let long = "n".repeat(201);
+    let r = app.post("acme", "/companies", &[("name", &long)]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains(&long));
+    // Updating with bad input is also a 422, and an unknown company a 404.
+    let n = app.create_company("acme", "Fine").await;
+    let r = app
+        .post("acme", &format!("/companies/{n}"), &[("name", "")])
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app.post("acme", "/companies/999", &[("name", "X")]).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    for path in ["/companies/999", "/companies/abc", "/companies/-1/edit"] {
+        assert_eq!(
+            app.get_html("acme", path).await.0,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+
+both_backends!(
+    a_company_is_created_shown_updated_and_deleted_keeping_its_leads,
+    invalid_company_is_422_with_input_kept,
+);
