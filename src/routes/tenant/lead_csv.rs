@@ -12,10 +12,13 @@
 //! The rule: every valid row goes in (in one transaction), every refused row is
 //! listed with its line and reason, and nothing is half-written.
 
+use std::collections::HashMap;
+
+use actix_multipart::{Multipart, MultipartError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use futures_util::StreamExt;
 
@@ -188,17 +191,38 @@ pub(super) async fn import_form(
     )
 }
 
-/// Reads the body up to `limit` bytes; more is a 413.
-async fn read_body(mut payload: web::Payload, limit: usize) -> AppResult<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::BadRequest(e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(AppError::PayloadTooLarge);
+/// The fields an import form sends: its CSRF token, an uploaded file, pasted text.
+const IMPORT_FIELDS: [&str; 3] = ["csrf_token", "file", "csv"];
+
+/// Reads a `multipart/form-data` body (actix-multipart) into the import form's
+/// fields, at most `limit` bytes in all (more is a 413); other fields are read past
+/// and dropped.
+async fn read_import_form(
+    mut form: Multipart,
+    limit: usize,
+) -> AppResult<HashMap<&'static str, Vec<u8>>> {
+    let malformed = |e: MultipartError| AppError::BadRequest(format!("multipart: {e}"));
+    let mut fields = HashMap::new();
+    let mut total = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(malformed)?;
+        let name = IMPORT_FIELDS.into_iter().find(|n| field.name() == Some(*n));
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            total = total.saturating_add(chunk.len());
+            if total > limit {
+                return Err(AppError::PayloadTooLarge);
+            }
+            if name.is_some() {
+                data.extend_from_slice(&chunk);
+            }
         }
-        body.extend_from_slice(&chunk);
+        if let Some(name) = name {
+            fields.entry(name).or_insert(data);
+        }
     }
-    Ok(body)
+    Ok(fields)
 }
 
 #[tracing::instrument(name = "import leads", skip_all)]
@@ -206,21 +230,10 @@ pub(super) async fn import_leads(
     me: CurrentMember,
     session: TypedSession,
     db: web::Data<Db>,
-    req: HttpRequest,
-    payload: web::Payload,
+    form: Multipart,
 ) -> AppResult<HttpResponse> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let boundary = multipart::boundary(&content_type)
-        .ok_or_else(|| AppError::BadRequest("expected multipart/form-data".into()))?;
-    let body = read_body(payload, MAX_IMPORT_BYTES).await?;
-    let parts = multipart::parse(&body, &boundary)
-        .ok_or_else(|| AppError::BadRequest("malformed multipart body".into()))?;
-    let field = |name: &str| parts.iter().find(|p| p.name == name).map(|p| p.data);
+    let fields = read_import_form(form, MAX_IMPORT_BYTES).await?;
+    let field = |name: &str| fields.get(name).map(Vec::as_slice);
     let token = field("csrf_token").and_then(|t| std::str::from_utf8(t).ok());
     match (token, session.existing_csrf_token()) {
         (Some(s), Some(e)) if constant_time_eq(s, &e) => {}
@@ -415,88 +428,6 @@ fn parse_csv(data: &[u8]) -> Result<ParsedCsv, String> {
         refused,
         ignored_columns,
     })
-}
-
-/// A minimal `multipart/form-data` reader: enough for a form with a few fields and
-/// one file, with the whole body already in memory (bounded by the caller).
-mod multipart {
-    /// One part of the body.
-    pub struct Part<'a> {
-        /// The form field's name.
-        pub name: String,
-        /// Its bytes.
-        pub data: &'a [u8],
-    }
-
-    /// The boundary parameter of a `multipart/form-data` content type.
-    pub fn boundary(content_type: &str) -> Option<String> {
-        let (mime, params) = content_type.split_once(';')?;
-        if !mime.trim().eq_ignore_ascii_case("multipart/form-data") {
-            return None;
-        }
-        params.split(';').find_map(|p| {
-            let (k, v) = p.trim().split_once('=')?;
-            k.trim()
-                .eq_ignore_ascii_case("boundary")
-                .then(|| v.trim().trim_matches('"').to_owned())
-                .filter(|b| !b.is_empty() && b.len() <= 200)
-        })
-    }
-
-    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-        haystack.windows(needle.len()).position(|w| w == needle)
-    }
-
-    /// The parts, or `None` when the body is not well formed.
-    pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Option<Vec<Part<'a>>> {
-        let delimiter = format!("--{boundary}");
-        let next_delimiter = format!("\r\n--{boundary}");
-        let mut rest = &body[find(body, delimiter.as_bytes())? + delimiter.len()..];
-        let mut parts = Vec::new();
-        loop {
-            if rest.starts_with(b"--") {
-                return Some(parts);
-            }
-            rest = rest.strip_prefix(b"\r\n")?;
-            let header_end = find(rest, b"\r\n\r\n")?;
-            let headers = std::str::from_utf8(&rest[..header_end]).ok()?;
-            rest = &rest[header_end + 4..];
-            let end = find(rest, next_delimiter.as_bytes())?;
-            let data = &rest[..end];
-            rest = &rest[end + next_delimiter.len()..];
-            let name = headers.lines().find_map(|line| {
-                let (key, value) = line.split_once(':')?;
-                if !key.trim().eq_ignore_ascii_case("content-disposition") {
-                    return None;
-                }
-                value.split(';').find_map(|p| {
-                    let (k, v) = p.trim().split_once('=')?;
-                    (k.trim() == "name").then(|| v.trim().trim_matches('"').to_owned())
-                })
-            })?;
-            parts.push(Part { name, data });
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn reads_fields_and_a_file() {
-            let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nname\r\nAda\r\n\r\n--XyZ--\r\n";
-            let ct = "multipart/form-data; boundary=XyZ";
-            let b = boundary(ct).unwrap_or_default();
-            let parts = parse(body, &b).unwrap_or_default();
-            assert_eq!(parts.len(), 2);
-            assert_eq!(parts[0].name, "csrf_token");
-            assert_eq!(parts[0].data, b"tok");
-            assert_eq!(parts[1].name, "file");
-            assert_eq!(parts[1].data, b"name\r\nAda\r\n");
-            assert!(parse(b"garbage", "XyZ").is_none());
-            assert!(boundary("text/plain").is_none());
-        }
-    }
 }
 
 #[cfg(test)]
