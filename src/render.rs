@@ -63,12 +63,12 @@ impl PageContext {
 
 /// Messages beside form fields, by field name.
 #[derive(Default, Debug)]
-pub struct FormErrors(BTreeMap<&'static str, String>);
+pub struct FormErrors(BTreeMap<String, String>);
 
 impl FormErrors {
     /// Records a message for a field (the first one wins).
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| message.into());
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_insert_with(|| message.into());
     }
 
     /// The message for a field.
@@ -86,27 +86,11 @@ impl FormErrors {
         self.0.is_empty()
     }
 
-    /// Copies `validator`'s messages in.
+    /// Copies `validator`'s messages in, each under its field's name.
     pub fn extend_from_validation(&mut self, errors: &validator::ValidationErrors) {
         for (field, errs) in errors.field_errors() {
-            let field: &'static str = match field.as_ref() {
-                "name" => "name",
-                "email" => "email",
-                "password" => "password",
-                "organization_name" => "organization_name",
-                "subdomain" => "subdomain",
-                "phone" => "phone",
-                "source" => "source",
-                "value" => "value",
-                "status" => "status",
-                "company_id" => "company_id",
-                "owner_id" => "owner_id",
-                "domain" => "domain",
-                "body" => "body",
-                _ => "form",
-            };
             if let Some(msg) = errs.iter().find_map(|e| e.message.as_ref()) {
-                self.add(field, msg.to_string());
+                self.add(field.to_string(), msg.to_string());
             }
         }
     }
