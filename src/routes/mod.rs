@@ -9,6 +9,7 @@ pub mod tenant;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, guard, web};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::tenancy::Site;
 
@@ -39,18 +40,18 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// What a query-string value may keep unencoded: unreserved characters, and `/`
+/// so that `next=/leads` stays readable.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
 /// Percent-encodes a query-string value.
 pub fn url_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
 /// A `next` target that stays on this host: a local absolute path, not `//host`,
