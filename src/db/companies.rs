@@ -140,17 +140,6 @@ impl TenantTx<'_> {
             .optional()
     }
 
-    /// The first company with exactly this name (CSV import matches by name).
-    pub fn find_company_by_name(&mut self, name: &str) -> QueryResult<Option<Company>> {
-        self.scope
-            .companies()
-            .filter(companies::name.eq(name))
-            .order(companies::number.asc())
-            .select(Company::as_select())
-            .first(self.conn)
-            .optional()
-    }
-
     /// One page of companies by name, after the company numbered `after`.
     pub fn list_companies(&mut self, after: Option<i64>) -> QueryResult<CompanyPage> {
         let cursor = match after {
@@ -202,30 +191,14 @@ impl TenantTx<'_> {
         Ok(CompanyPage { rows, next_after })
     }
 
-    /// Companies for a drop-down, by name: `(number, name)`.
-    pub fn company_choices(&mut self) -> QueryResult<Vec<(i64, String)>> {
+    /// Up to `limit` companies for a drop-down, by name: `(number, name)`.
+    pub fn company_choices(&mut self, limit: i64) -> QueryResult<Vec<(i64, String)>> {
         self.scope
             .companies()
             .order((companies::name.asc(), companies::number.asc()))
             .select((companies::number, companies::name))
-            .limit(MAX_COMPANY_CHOICES)
+            .limit(limit)
             .load(self.conn)
-    }
-
-    /// Companies for the list's filter, by name, if there are at most `limit`;
-    /// past that a drop-down is no way to choose, and `None` says so.
-    pub fn company_filter_choices(
-        &mut self,
-        limit: i64,
-    ) -> QueryResult<Option<Vec<(i64, String)>>> {
-        let choices: Vec<(i64, String)> = self
-            .scope
-            .companies()
-            .order((companies::name.asc(), companies::number.asc()))
-            .select((companies::number, companies::name))
-            .limit(limit + 1)
-            .load(self.conn)?;
-        Ok((choices.len() as i64 <= limit).then_some(choices))
     }
 
     /// Changes a company's fields.

@@ -93,19 +93,33 @@ impl fmt::Display for LeadStatus {
     }
 }
 
-/// Largest amount accepted, in minor units: well inside `i64`, and more than any
-/// deal is worth.
-pub const MAX_MONEY_MINOR: i64 = 99_999_999_999_999;
+/// Largest amount accepted, in minor units (9,999,999,999.99): more than any deal
+/// is worth, and small enough that sums over a tenant's leads stay far inside
+/// `i64` (it would take over 900,000 leads, each at this maximum, to overflow).
+pub const MAX_MONEY_MINOR: i64 = 999_999_999_999;
+
+/// Whether `whole` groups its digits with commas correctly (`1,250,000`), so that a
+/// decimal comma (`1,5`) is refused rather than read as a thousands separator.
+fn thousands_grouped(whole: &str) -> bool {
+    let mut groups = whole.split(',');
+    let first_ok = groups.next().is_some_and(|g| (1..=3).contains(&g.len()));
+    first_ok && groups.all(|g| g.len() == 3)
+}
 
 /// Parses an amount in currency units (`1250.50`, `1250`, `1,250.5`) into minor
-/// units (cents), exactly: no floating point. Blank is zero; negatives are refused.
+/// units (cents), exactly: no floating point. Blank is zero; negatives are refused;
+/// commas are accepted only as thousands separators.
 pub fn parse_money(raw: &str) -> Result<i64, &'static str> {
     const MSG: &str = "Enter an amount such as 1250.50 (at most two decimals).";
-    let s: String = raw
-        .trim()
-        .chars()
-        .filter(|c| *c != ',' && *c != '_')
-        .collect();
+    let trimmed = raw.trim();
+    let whole_part = trimmed.split('.').next().unwrap_or_default();
+    if whole_part.contains(',') && !thousands_grouped(whole_part) {
+        return Err(MSG);
+    }
+    if trimmed.split('.').skip(1).any(|f| f.contains(',')) {
+        return Err(MSG);
+    }
+    let s: String = trimmed.chars().filter(|c| *c != ',').collect();
     if s.is_empty() {
         return Ok(0);
     }
@@ -188,7 +202,23 @@ mod tests {
         assert_eq!(parse_money(".5"), Ok(50));
         assert_eq!(parse_money(""), Ok(0));
         assert_eq!(parse_money("0.29"), Ok(29)); // a float would give 28.999...
-        for bad in ["-1", "1.234", "abc", "1e5", ".", "1.2.3", "99999999999999"] {
+        assert_eq!(parse_money("1,250,000.5"), Ok(125_000_050));
+        assert_eq!(parse_money("9999999999.99"), Ok(MAX_MONEY_MINOR));
+        for bad in [
+            "-1",
+            "1.234",
+            "abc",
+            "1e5",
+            ".",
+            "1.2.3",
+            "10000000000",
+            "1,5",
+            "1,50",
+            "12,34,567",
+            "1.5,0",
+            ",5",
+            "1_000",
+        ] {
             assert!(parse_money(bad).is_err(), "{bad}");
         }
     }

@@ -96,7 +96,53 @@ async fn invalid_company_is_422_with_input_kept(backend: Backend) {
     }
 }
 
+async fn editing_a_lead_keeps_a_company_beyond_the_choice_list(backend: Backend) {
+    // Arrange: more companies than the form offers, and a lead at the last by name.
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    let mut csv = String::from("name,company\n");
+    for i in 0..1_001 {
+        csv.push_str(&format!("Lead {i},Co {i:04}\n"));
+    }
+    csv.push_str("Zed,Zzz Last Company\n");
+    let r = app.import_csv("acme", csv.as_bytes(), None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, list) = app.get_html("acme", "/leads?q=Zed").await;
+    let number: i64 = list
+        .split("href=\"/leads/")
+        .filter_map(|s| s.split('"').next()?.parse().ok())
+        .next()
+        .expect("the lead is listed");
+
+    // Act: open the edit form and save it as it is.
+    let (status, form) = app.get_html("acme", &format!("/leads/{number}/edit")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        form.contains("Zzz Last Company"),
+        "the lead's company is a choice"
+    );
+    let company = form
+        .split("<option value=\"")
+        .find(|o| o.contains("selected") && o.contains("Zzz Last Company"))
+        .and_then(|o| o.split('"').next())
+        .expect("the lead's company is selected")
+        .to_owned();
+    let r = app
+        .post(
+            "acme",
+            &format!("/leads/{number}"),
+            &[("name", "Zed"), ("company_id", &company), ("status", "new")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // Assert: still linked.
+    let (_, page) = app.get_html("acme", &format!("/leads/{number}")).await;
+    assert!(page.contains("Zzz Last Company"));
+}
+
 both_backends!(
     a_company_is_created_shown_updated_and_deleted_keeping_its_leads,
     invalid_company_is_422_with_input_kept,
+    editing_a_lead_keeps_a_company_beyond_the_choice_list,
 );

@@ -44,8 +44,11 @@ pub(super) async fn show_dashboard(
         })
         .await?;
     let open = by_status.iter().filter(|s| s.status.is_open());
-    let open_count = open.clone().map(|s| s.count).sum();
-    let open_value = open.map(|s| s.value).sum();
+    let open_count = open
+        .clone()
+        .map(|s| s.count)
+        .fold(0i64, i64::saturating_add);
+    let open_value = open.map(|s| s.value).fold(0i64, i64::saturating_add);
     render(
         StatusCode::OK,
         &DashboardPage {

@@ -9,6 +9,7 @@ use validator::Validate;
 use crate::auth::csrf::NoFields;
 use crate::auth::{CsrfForm, CurrentMember, TypedSession};
 use crate::db::Db;
+use crate::db::companies::MAX_COMPANY_CHOICES;
 use crate::db::leads::{
     Activity, LEAD_PAGE_SIZE, Lead, LeadFilter, LeadInput, LeadPage, LeadRefusal, LeadSort,
 };
@@ -105,7 +106,9 @@ pub(super) async fn list_leads(
     let company_filter = filter.company;
     let (page, members, companies, filtered_company) = db
         .read(&me.tenant.scope, move |tx| {
-            let companies = tx.company_filter_choices(MAX_COMPANY_FILTER_CHOICES)?;
+            // Past the limit, a drop-down is no way to choose: `None` says so.
+            let companies = Some(tx.company_choices(MAX_COMPANY_FILTER_CHOICES + 1)?)
+                .filter(|c| c.len() as i64 <= MAX_COMPANY_FILTER_CHOICES);
             let filtered = match (company_filter, &companies) {
                 (Some(n), None) => tx.find_company_by_number(n)?.map(|c| (c.number, c.name)),
                 _ => None,
@@ -298,9 +301,18 @@ async fn form_page(
     errors: FormErrors,
     number: Option<i64>,
 ) -> AppResult<HttpResponse> {
+    let chosen = form.company_id.trim().parse::<i64>().ok();
     let (members, companies) = db
-        .read(&me.tenant.scope, |tx| {
-            Ok((tx.member_choices()?, tx.company_choices()?))
+        .read(&me.tenant.scope, move |tx| {
+            let mut companies = tx.company_choices(MAX_COMPANY_CHOICES)?;
+            // The lead's own company is always a choice, even past the list's limit:
+            // otherwise saving the form would silently unlink it.
+            if let Some(n) = chosen.filter(|n| !companies.iter().any(|(c, _)| c == n)) {
+                if let Some(company) = tx.find_company_by_number(n)? {
+                    companies.insert(0, (company.number, company.name));
+                }
+            }
+            Ok((tx.member_choices()?, companies))
         })
         .await?;
     render(
