@@ -36,9 +36,16 @@ pub struct ImportOutcome {
 }
 
 impl TenantTx<'_> {
-    /// Inserts the rows whose owner is an active member of this tenant, creating
-    /// companies that do not exist yet (matched by exact name); refuses the others.
-    pub fn import_leads(&mut self, rows: Vec<ImportRow>) -> QueryResult<ImportOutcome> {
+    /// Imports the rows, all or nothing: checks every row's owner (an active member
+    /// of this tenant, matched by email) first, and if any row is refused here, or
+    /// `refused_before` says the caller refused some already, writes nothing and
+    /// returns the refusals. Otherwise creates the companies that do not exist yet
+    /// (matched by exact name) and inserts every lead.
+    pub fn import_leads(
+        &mut self,
+        rows: Vec<ImportRow>,
+        refused_before: bool,
+    ) -> QueryResult<ImportOutcome> {
         let mut outcome = ImportOutcome::default();
         let members: HashMap<String, (MemberId, bool)> = self
             .scope
@@ -48,6 +55,28 @@ impl TenantTx<'_> {
             .into_iter()
             .map(|(email, id, active)| (email, (id, active)))
             .collect();
+        // Owners first, without writing anything: a file with a refused row
+        // changes nothing.
+        let mut owners = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.owner_email.is_empty() {
+                owners.push(None);
+                continue;
+            }
+            match members.get(&row.owner_email) {
+                Some((id, true)) => owners.push(Some(id.clone())),
+                _ => outcome.refused.push((
+                    row.line,
+                    format!(
+                        "owner_email: no active member of this workspace has the email {}",
+                        row.owner_email
+                    ),
+                )),
+            }
+        }
+        if refused_before || !outcome.refused.is_empty() {
+            return Ok(outcome);
+        }
         let mut company_ids: HashMap<String, CompanyId> = HashMap::new();
         let mut wanted: Vec<String> = rows
             .iter()
@@ -69,24 +98,7 @@ impl TenantTx<'_> {
         }
         let at = now();
         let mut batch = Vec::with_capacity(rows.len());
-        for row in rows {
-            let owner_id = if row.owner_email.is_empty() {
-                None
-            } else {
-                match members.get(&row.owner_email) {
-                    Some((id, true)) => Some(id.clone()),
-                    _ => {
-                        outcome.refused.push((
-                            row.line,
-                            format!(
-                                "owner_email: no active member of this workspace has the email {}",
-                                row.owner_email
-                            ),
-                        ));
-                        continue;
-                    }
-                }
-            };
+        for (row, owner_id) in rows.into_iter().zip(owners) {
             let company_id = if row.company_name.is_empty() {
                 None
             } else if let Some(id) = company_ids.get(&row.company_name) {

@@ -118,7 +118,7 @@ async fn export_follows_the_current_filters(backend: Backend) {
     assert_eq!(names, ["Won One", "Won Two"]);
 }
 
-async fn import_reports_every_refused_row_and_keeps_the_valid_ones(backend: Backend) {
+async fn an_import_with_refused_rows_reports_them_all_and_imports_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     app.sign_up("acme").await;
     let csv = "Status,NAME,value,owner_email,company,notes\n\
@@ -129,10 +129,9 @@ async fn import_reports_every_refused_row_and_keeps_the_valid_ones(backend: Back
                new,Stranger Owner,1,someone@else.test,,\n\
                new,<i>Good Two</i>,1.5,,New Co,\n";
     let r = app.import_csv("acme", csv.as_bytes(), None).await;
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let report = r.text().await.unwrap();
-    assert!(report.contains("<strong>2</strong> lead(s) imported"));
-    assert!(report.contains("1 new company created"));
+    assert!(report.contains("Nothing was imported"));
     assert!(report.contains("<strong>4</strong> row(s) refused"));
     for (line, reason) in [
         ("3", "name: Please enter a name."),
@@ -146,6 +145,19 @@ async fn import_reports_every_refused_row_and_keeps_the_valid_ones(backend: Back
         );
     }
     assert!(report.contains("Ignored columns: notes"));
+    let (_, list) = app.get_html("acme", "/leads").await;
+    assert!(list.contains("0 leads match"), "nothing went in");
+    let (_, companies) = app.get_html("acme", "/companies").await;
+    assert!(
+        !companies.contains("New Co"),
+        "no company was created either"
+    );
+    // The same file without its bad rows goes in whole, markup kept as text.
+    let fixed = "Status,NAME,value,owner_email,company,notes\n\
+                 new,Good One,10,,New Co,ignored\n\
+                 new,<i>Good Two</i>,1.5,,New Co,\n";
+    let r = app.import_csv("acme", fixed.as_bytes(), None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, list) = app.get_html("acme", "/leads").await;
     assert!(list.contains("2 leads match"));
     assert!(list.contains("&#60;i&#62;Good Two&#60;/i&#62;"));
@@ -235,6 +247,6 @@ both_backends!(
     hostile_import_bodies_get_4xx_and_change_nothing,
     export_then_import_gives_the_same_leads,
     export_follows_the_current_filters,
-    import_reports_every_refused_row_and_keeps_the_valid_ones,
+    an_import_with_refused_rows_reports_them_all_and_imports_nothing,
     import_takes_ten_thousand_rows_and_refuses_over_ten_mib,
 );

@@ -73,7 +73,7 @@ fn csv_chunk(rows: &[LeadRow], with_header: bool) -> Result<Bytes, AppError> {
                 &csv_safe(row.company.as_ref().map_or("", |c| c.1.as_str())),
                 lead.status.as_str(),
                 &format_money(lead.value),
-                row.owner.as_ref().map_or("", |o| o.1.as_str()),
+                &csv_safe(row.owner.as_ref().map_or("", |o| o.1.as_str())),
                 &csv_safe(&lead.source),
                 &lead.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 &lead.updated_at.format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -232,15 +232,18 @@ pub(super) async fn import_leads(
     db: web::Data<Db>,
     form: Multipart,
 ) -> AppResult<HttpResponse> {
-    let fields = read_import_form(form, MAX_IMPORT_BYTES).await?;
-    let field = |name: &str| fields.get(name).map(Vec::as_slice);
-    let token = field("csrf_token").and_then(|t| std::str::from_utf8(t).ok());
+    let mut fields = read_import_form(form, MAX_IMPORT_BYTES).await?;
+    let token = fields
+        .get("csrf_token")
+        .and_then(|t| std::str::from_utf8(t).ok());
     match (token, session.existing_csrf_token()) {
         (Some(s), Some(e)) if constant_time_eq(s, &e) => {}
         _ => return Err(AppError::Csrf),
     }
-    let file = field("file").filter(|d| !d.is_empty());
-    let pasted = field("csv").filter(|d| !d.iter().all(u8::is_ascii_whitespace));
+    let file = fields.remove("file").filter(|d| !d.is_empty());
+    let pasted = fields
+        .remove("csv")
+        .filter(|d| !d.iter().all(u8::is_ascii_whitespace));
     let invalid = |message: String| {
         render(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -255,7 +258,11 @@ pub(super) async fn import_leads(
     let Some(data) = file.or(pasted) else {
         return invalid("Choose a CSV file, or paste CSV text.".into());
     };
-    let parsed = match parse_csv(data) {
+    // Parsing and checking up to 100,000 rows is CPU work: off the async worker.
+    let parsed = crate::telemetry::spawn_blocking_in_span(move || parse_csv(&data))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(message) => return invalid(message),
     };
@@ -264,8 +271,11 @@ pub(super) async fn import_leads(
         mut refused,
         ignored_columns,
     } = parsed;
+    let refused_before = !refused.is_empty();
     let mut outcome = db
-        .write(&me.tenant.scope, move |tx| Ok(tx.import_leads(rows)?))
+        .write(&me.tenant.scope, move |tx| {
+            Ok(tx.import_leads(rows, refused_before)?)
+        })
         .await?;
     refused.append(&mut outcome.refused);
     refused.sort_by_key(|r| r.0);
@@ -281,8 +291,10 @@ pub(super) async fn import_leads(
     let refused_total = refused.len();
     refused.truncate(MAX_REFUSALS_SHOWN);
     outcome.refused = refused;
+    // Nothing went in: the file is invalid input, answered like a form (422), and
+    // sending it again (a refresh) cannot import anything twice.
     render(
-        StatusCode::OK,
+        StatusCode::UNPROCESSABLE_ENTITY,
         &ImportPage {
             ctx: PageContext::app(&session, &me, "leads"),
             error: None,
@@ -348,7 +360,13 @@ fn parse_csv(data: &[u8]) -> Result<ParsedCsv, String> {
     let mut rows = Vec::new();
     let mut refused = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
+        // The reader knows where a record starts, even after quoted newlines; a
+        // record it could not read has no position, so count from the header.
+        let line = match &record {
+            Ok(r) => r.position().map(|p| p.line()),
+            Err(e) => e.position().map(|p| p.line()),
+        }
+        .unwrap_or(i as u64 + 2);
         if rows.len() + refused.len() >= MAX_IMPORT_ROWS {
             return Err(format!(
                 "The file has more than {MAX_IMPORT_ROWS} rows; split it and import each part."
@@ -457,5 +475,14 @@ mod tests {
             Some(vec!["extra".to_owned()])
         );
         assert!(parse_csv(b"email\nx@y.z\n").is_err());
+    }
+
+    #[test]
+    fn refused_rows_name_their_line_even_after_quoted_newlines() {
+        let csv = "name,value\n\"Two\nline name\",1\nBad,-1\n";
+        let parsed = parse_csv(csv.as_bytes()).ok();
+        let refused = parsed.map(|p| p.refused).unwrap_or_default();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].0, 4, "the bad row starts on line 4");
     }
 }
