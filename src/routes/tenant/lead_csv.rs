@@ -482,7 +482,9 @@ mod tests {
         let csv = "name,value\n\"Two\nline name\",1\nBad,-1\n";
         let parsed = parse_csv(csv.as_bytes()).ok();
         let refused = parsed.map(|p| p.refused).unwrap_or_default();
-        assert_eq!(refused.len(), 1);
-        assert_eq!(refused[0].0, 4, "the bad row starts on line 4");
+        let lines: Vec<u64> = refused.iter().map(|r| r.0).collect();
+        // The two-line name is refused (no control characters in names) on line 2;
+        // the negative value on line 4, not 3.
+        assert_eq!(lines, vec![2, 4]);
     }
 }
