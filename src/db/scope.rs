@@ -95,11 +95,6 @@ impl<'c> TenantTx<'c> {
         })
     }
 
-    /// The tenant this transaction works in.
-    pub fn scope(&self) -> &TenantScope {
-        &self.scope
-    }
-
     /// Runs a raw, deliberately unscoped SQL statement inside this tenant's
     /// transaction and returns the affected row count. PostgreSQL only: it exists so
     /// that tests can prove that row-level security confines even unscoped SQL to

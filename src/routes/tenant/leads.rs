@@ -23,6 +23,9 @@ use crate::error::{AppError, AppResult};
 use crate::render::{FormErrors, PageContext, render};
 use crate::routes::see_other;
 
+/// [`MAX_NOTE_LEN`] as `validator` wants it.
+const NOTE_LIMIT: u64 = MAX_NOTE_LEN as u64;
+
 /// Most companies offered in the list's company filter; a tenant with more
 /// filters from a company's page ("Filter leads") instead.
 const MAX_COMPANY_FILTER_CHOICES: i64 = 200;
@@ -594,7 +597,7 @@ pub(super) async fn delete_lead(
 #[derive(Debug, Default, Deserialize, Validate)]
 #[serde(default)]
 pub(super) struct NoteForm {
-    #[validate(length(max = 10000, message = "Must be at most 10,000 characters."))]
+    #[validate(length(max = NOTE_LIMIT, message = "Must be at most 10,000 characters."))]
     body: String,
 }
 
