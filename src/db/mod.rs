@@ -234,6 +234,7 @@ impl Db {
         self.with_conn(move |conn| {
             in_transaction(conn, TxMode::Write, |conn| {
                 let mut tx = TenantTx::enter(conn, &scope)?;
+                tx.serialize_writes()?;
                 f(&mut tx)
             })
         })

@@ -95,6 +95,20 @@ impl<'c> TenantTx<'c> {
         })
     }
 
+    /// Serializes this tenant's writing transactions on PostgreSQL by locking its
+    /// directory row until commit, so that check-then-write steps (the last active
+    /// admin, an address already invited, the next lead number) cannot interleave.
+    /// SQLite needs nothing: `BEGIN IMMEDIATE` already admits one writer at a time.
+    /// `NO KEY UPDATE` leaves foreign-key checks on the row unblocked.
+    pub(super) fn serialize_writes(&mut self) -> QueryResult<()> {
+        if let DbConnection::Postgresql(pg) = self.conn {
+            diesel::sql_query("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
+                .bind::<Text, _>(self.scope.tenant_id.as_str())
+                .execute(pg)?;
+        }
+        Ok(())
+    }
+
     /// Runs a raw, deliberately unscoped SQL statement inside this tenant's
     /// transaction and returns the affected row count. PostgreSQL only: it exists so
     /// that tests can prove that row-level security confines even unscoped SQL to
