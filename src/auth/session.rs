@@ -80,7 +80,10 @@ impl TypedSession {
 
     /// Ends the session.
     pub fn log_out(&self) {
-        self.0.purge();
+        // Clear rather than purge: a purged session ignores later inserts, and the
+        // page after a logout may want to say something (a flash).
+        self.0.clear();
+        self.0.renew();
     }
 
     /// The member logged in on this tenant, if the session belongs to it and its

@@ -91,7 +91,8 @@ impl TenantTx<'_> {
     }
 
     /// Uses a token: returns its member if the token is of this tenant, of this
-    /// purpose, unused and unexpired, and marks it used. The `used_at IS NULL`
+    /// purpose, unused and unexpired, and the member is active; marks it and the
+    /// member's other tokens of this purpose used. The `used_at IS NULL`
     /// condition on the update makes a race between two uses end with one winner.
     pub fn consume_token(
         &mut self,
@@ -121,6 +122,24 @@ impl TenantTx<'_> {
         )
         .set(auth_tokens::used_at.eq(Some(now)))
         .execute(self.conn)?;
-        Ok((updated == 1).then_some(member))
+        if updated != 1 {
+            return Ok(None);
+        }
+        // One use spends every outstanding link of this kind for the member (a
+        // second reset mail, a retried one), and a member deactivated since the
+        // mail went out cannot use it.
+        diesel::update(
+            self.scope
+                .auth_tokens()
+                .filter(auth_tokens::user_id.eq(&member))
+                .filter(auth_tokens::purpose.eq(purpose.as_str()))
+                .filter(auth_tokens::used_at.is_null()),
+        )
+        .set(auth_tokens::used_at.eq(Some(now)))
+        .execute(self.conn)?;
+        match self.find_member(&member)? {
+            Some(m) if m.active => Ok(Some(member)),
+            _ => Ok(None),
+        }
     }
 }

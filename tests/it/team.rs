@@ -560,6 +560,18 @@ async fn password_reset_mails_a_single_use_link_and_answers_the_same_for_strange
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/login");
+    let login_page = client
+        .get(app.url("acme", "/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        login_page.contains("Your password has been changed"),
+        "the confirmation survives the logout"
+    );
     // Single use; old password gone, new one works.
     assert_eq!(
         client.get(&link).send().await.unwrap().status(),
@@ -592,6 +604,37 @@ async fn password_reset_mails_a_single_use_link_and_answers_the_same_for_strange
         .get_with(&new_client(), "globex", &format!("/password/reset/{token}"))
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Using a newer link spends the older, unused one too.
+    let older = link.clone();
+    app.post_with(
+        &new_client(),
+        "acme",
+        "/password/forgot",
+        &[("email", &t.admin_email)],
+    )
+    .await;
+    let newer = smtp
+        .wait_for(&t.admin_email, 3)
+        .await
+        .link(&app.url("acme", "/password/reset/"))
+        .unwrap();
+    let c = new_client();
+    let page = c.get(&newer).send().await.unwrap().text().await.unwrap();
+    let csrf = crate::helpers::csrf_from(&page).unwrap();
+    let r = c
+        .post(&newer)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("password", "a third password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        new_client().get(&older).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 async fn reset_requests_are_rate_limited_per_address(backend: Backend) {
