@@ -40,8 +40,11 @@ use crate::error::{AppResult, error_chain};
 
 /// How long a claimed mail is held back from other tries while it is being sent.
 pub const MAIL_SEND_LEASE: Duration = Duration::from_secs(120);
-/// How long one SMTP conversation may take.
+/// How long one SMTP step may take.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one whole send may take: well inside [`MAIL_SEND_LEASE`], so that no
+/// other worker claims (and re-mints the link of) a mail still being sent.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(90);
 /// Due mails handled per worker pass.
 const BATCH: i64 = 50;
 
@@ -245,10 +248,18 @@ impl Mailer {
                 reason: format!("could not build the message: {e}"),
             })?;
         match &self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| SendError {
-                permanent: e.is_permanent(),
-                reason: error_chain(&e),
-            }),
+            Transport::Smtp(smtp) => {
+                match tokio::time::timeout(SEND_DEADLINE, smtp.send(message)).await {
+                    Ok(sent) => sent.map(|_| ()).map_err(|e| SendError {
+                        permanent: e.is_permanent(),
+                        reason: error_chain(&e),
+                    }),
+                    Err(_) => Err(SendError {
+                        permanent: false,
+                        reason: "the mail relay did not finish in time".to_owned(),
+                    }),
+                }
+            }
             Transport::Files(files, dir) => {
                 let id = files.send(message).await.map_err(|e| SendError {
                     permanent: false,

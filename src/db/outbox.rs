@@ -443,10 +443,15 @@ impl PlatformTx<'_> {
                 diesel::delete(row).execute(self.conn)?;
             }
             Delivery::Failed(reason) => {
+                // Nobody can resend a finder mail, and its body names the workspaces
+                // of one address: keep the failure, not the personal data.
                 diesel::update(row)
                     .set((
                         platform_outbox::status.eq("failed"),
                         platform_outbox::last_error.eq(Some(truncate(reason))),
+                        platform_outbox::recipient.eq(""),
+                        platform_outbox::body_text.eq(""),
+                        platform_outbox::body_html.eq(""),
                     ))
                     .execute(self.conn)?;
             }
