@@ -77,19 +77,16 @@ pub(super) async fn find_workspaces(
         }
     };
     limits.check_key(Limited::MailAddress, email.as_str())?;
-    let config = config.get_ref().clone();
-    let queued = db
-        .platform(move |tx| {
-            let workspaces = tx.find_workspaces_by_email(&email)?;
-            if workspaces.is_empty() {
-                return Ok(false);
-            }
-            let mail = find_mail(&config, &email, &workspaces)?;
-            tx.enqueue_platform_mail(&mail)?;
-            Ok(true)
-        })
+    // The scan over every workspace only reads; the write that queues the mail is
+    // short, so SQLite's single writer is not held for the whole scan.
+    let lookup = email.clone();
+    let workspaces = db
+        .platform_read(move |tx| Ok(tx.find_workspaces_by_email(&lookup)?))
         .await?;
-    if queued {
+    if !workspaces.is_empty() {
+        let mail = find_mail(&config, &email, &workspaces)?;
+        db.platform(move |tx| Ok(tx.enqueue_platform_mail(&mail)?))
+            .await?;
         waker.wake();
     }
     session.flash("info", FIND_REQUESTED);
