@@ -386,8 +386,7 @@ async fn deliver(
         Err(e) => {
             let wait = settings.backoff(attempt);
             tracing::info!(mail.id = %id, attempt, retry_in_ms = wait.as_millis() as u64, error = %for_log(&e.reason), "mail not delivered; will retry");
-            let at = Utc::now().naive_utc()
-                + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
+            let at = crate::db::after(Utc::now().naive_utc(), wait);
             Delivery::RetryAt(at, e.reason)
         }
     };

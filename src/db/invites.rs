@@ -8,10 +8,11 @@
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
+use diesel::dsl;
 use diesel::prelude::*;
 
 use super::schema::{invites, outbox};
-use super::scope::TenantTx;
+use super::scope::{TenantScope, TenantTx};
 use crate::auth::{hash_token, random_token};
 use crate::db::tokens::TOKEN_BYTES;
 use crate::domain::{Email, InviteId, MemberId, Role, TenantId};
@@ -79,14 +80,22 @@ struct NewInvite<'a> {
     created_at: NaiveDateTime,
 }
 
-fn parse_role(raw: &str) -> QueryResult<Role> {
-    raw.parse::<Role>().map_err(|e| {
-        diesel::result::Error::DeserializationError(format!("invites.role: {e}").into())
-    })
-}
+/// This tenant's invites that are neither accepted nor revoked (expired ones
+/// included: callers that care compare `expires_at`).
+type OpenInvites = dsl::Filter<
+    dsl::Filter<
+        dsl::Filter<invites::table, dsl::Eq<invites::tenant_id, TenantId>>,
+        dsl::IsNull<invites::accepted_at>,
+    >,
+    dsl::IsNull<invites::revoked_at>,
+>;
 
-fn after(now: NaiveDateTime, ttl: Duration) -> NaiveDateTime {
-    now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(7))
+impl TenantScope {
+    fn open_invites(&self) -> OpenInvites {
+        self.invites()
+            .filter(invites::accepted_at.is_null())
+            .filter(invites::revoked_at.is_null())
+    }
 }
 
 impl TenantTx<'_> {
@@ -98,10 +107,8 @@ impl TenantTx<'_> {
         let now = Utc::now().naive_utc();
         let open = self
             .scope
-            .invites()
+            .open_invites()
             .filter(invites::email.eq(email.as_str()))
-            .filter(invites::accepted_at.is_null())
-            .filter(invites::revoked_at.is_null())
             .filter(invites::expires_at.gt(now))
             .select(invites::id)
             .first::<InviteId>(self.conn)
@@ -127,10 +134,8 @@ impl TenantTx<'_> {
         // lists one invite per address.
         diesel::update(
             self.scope
-                .invites()
-                .filter(invites::email.eq(email.as_str()))
-                .filter(invites::accepted_at.is_null())
-                .filter(invites::revoked_at.is_null()),
+                .open_invites()
+                .filter(invites::email.eq(email.as_str())),
         )
         .set(invites::revoked_at.eq(Some(now)))
         .execute(self.conn)?;
@@ -144,7 +149,7 @@ impl TenantTx<'_> {
                 role: role.as_str(),
                 token_hash: hash_token(&random_token(TOKEN_BYTES)),
                 invited_by,
-                expires_at: after(now, ttl),
+                expires_at: super::after(now, ttl),
                 created_at: now,
             })
             .execute(self.conn)?;
@@ -156,9 +161,7 @@ impl TenantTx<'_> {
     pub fn list_pending_invites(&mut self) -> QueryResult<Vec<PendingInvite>> {
         let rows = self
             .scope
-            .invites()
-            .filter(invites::accepted_at.is_null())
-            .filter(invites::revoked_at.is_null())
+            .open_invites()
             .order(invites::created_at.desc())
             .select((
                 invites::id,
@@ -184,7 +187,7 @@ impl TenantTx<'_> {
                     .rev()
                     .find(|(invite, _, _)| invite.as_ref() == Some(&id));
                 Ok(PendingInvite {
-                    role: parse_role(&role)?,
+                    role: super::role_from_db(&role, "invites.role")?,
                     mail_status: latest.map(|(_, status, _)| status.clone()),
                     mail_error: latest.and_then(|(_, _, error)| error.clone()),
                     id,
@@ -199,10 +202,8 @@ impl TenantTx<'_> {
     /// An invite that is neither accepted nor revoked, by id (for resend).
     pub fn find_unaccepted_invite(&mut self, id: &InviteId) -> QueryResult<Option<OpenInvite>> {
         self.scope
-            .invites()
+            .open_invites()
             .filter(invites::id.eq(id))
-            .filter(invites::accepted_at.is_null())
-            .filter(invites::revoked_at.is_null())
             .select((invites::id, invites::email, invites::role))
             .first::<(InviteId, String, String)>(self.conn)
             .optional()?
@@ -210,7 +211,7 @@ impl TenantTx<'_> {
                 Ok(OpenInvite {
                     id,
                     email,
-                    role: parse_role(&role)?,
+                    role: super::role_from_db(&role, "invites.role")?,
                 })
             })
             .transpose()
@@ -219,15 +220,9 @@ impl TenantTx<'_> {
     /// Revokes an open invite; `false` when there is no such open invite here.
     pub fn revoke_invite(&mut self, id: &InviteId) -> QueryResult<bool> {
         let now = Utc::now().naive_utc();
-        let updated = diesel::update(
-            self.scope
-                .invites()
-                .filter(invites::id.eq(id))
-                .filter(invites::accepted_at.is_null())
-                .filter(invites::revoked_at.is_null()),
-        )
-        .set(invites::revoked_at.eq(Some(now)))
-        .execute(self.conn)?;
+        let updated = diesel::update(self.scope.open_invites().filter(invites::id.eq(id)))
+            .set(invites::revoked_at.eq(Some(now)))
+            .execute(self.conn)?;
         Ok(updated == 1)
     }
 
@@ -241,18 +236,12 @@ impl TenantTx<'_> {
     ) -> QueryResult<Option<String>> {
         let raw = random_token(TOKEN_BYTES);
         let now = Utc::now().naive_utc();
-        let updated = diesel::update(
-            self.scope
-                .invites()
-                .filter(invites::id.eq(id))
-                .filter(invites::accepted_at.is_null())
-                .filter(invites::revoked_at.is_null()),
-        )
-        .set((
-            invites::token_hash.eq(hash_token(&raw)),
-            invites::expires_at.eq(after(now, ttl)),
-        ))
-        .execute(self.conn)?;
+        let updated = diesel::update(self.scope.open_invites().filter(invites::id.eq(id)))
+            .set((
+                invites::token_hash.eq(hash_token(&raw)),
+                invites::expires_at.eq(super::after(now, ttl)),
+            ))
+            .execute(self.conn)?;
         Ok((updated == 1).then_some(raw))
     }
 
@@ -260,10 +249,8 @@ impl TenantTx<'_> {
     pub fn find_invite_by_token(&mut self, raw: &str) -> QueryResult<Option<OpenInvite>> {
         let now = Utc::now().naive_utc();
         self.scope
-            .invites()
+            .open_invites()
             .filter(invites::token_hash.eq(hash_token(raw)))
-            .filter(invites::accepted_at.is_null())
-            .filter(invites::revoked_at.is_null())
             .filter(invites::expires_at.gt(now))
             .select((invites::id, invites::email, invites::role))
             .first::<(InviteId, String, String)>(self.conn)
@@ -272,7 +259,7 @@ impl TenantTx<'_> {
                 Ok(OpenInvite {
                     id,
                     email,
-                    role: parse_role(&role)?,
+                    role: super::role_from_db(&role, "invites.role")?,
                 })
             })
             .transpose()

@@ -92,6 +92,22 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc().trunc_subsecs(6)
 }
 
+/// `at` plus `d`, saturating at the latest instant (a duration too long for chrono
+/// means "never" here, not an error).
+pub fn after(at: chrono::NaiveDateTime, d: std::time::Duration) -> chrono::NaiveDateTime {
+    chrono::TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(chrono::NaiveDateTime::MAX)
+}
+
+/// A role read from a `role` column; anything else is a deserialization error that
+/// names the column.
+fn role_from_db(raw: &str, column: &str) -> QueryResult<crate::domain::Role> {
+    raw.parse()
+        .map_err(|e| diesel::result::Error::DeserializationError(format!("{column}: {e}").into()))
+}
+
 /// Opens connections of the backend that the URL names.
 #[derive(Debug)]
 pub struct ConnManager {
@@ -300,5 +316,23 @@ fn in_transaction<T>(
             }
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn after_adds_and_saturates() {
+        let at = chrono::NaiveDateTime::MIN;
+        assert_eq!(
+            after(at, Duration::from_secs(60)),
+            at + chrono::TimeDelta::seconds(60)
+        );
+        assert_eq!(after(at, Duration::MAX), chrono::NaiveDateTime::MAX);
+        assert!(role_from_db("owner", "users.role").is_err());
     }
 }

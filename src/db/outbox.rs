@@ -136,10 +136,6 @@ fn truncate(reason: &str) -> String {
     reason.chars().take(MAX_ERROR_LEN).collect()
 }
 
-fn plus(now: NaiveDateTime, d: Duration) -> NaiveDateTime {
-    now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::hours(1))
-}
-
 impl TenantTx<'_> {
     /// Queues a mail in this tenant's outbox, due now.
     pub fn enqueue_mail(
@@ -234,13 +230,13 @@ impl TenantTx<'_> {
         )
         .set((
             outbox::attempts.eq(attempt),
-            outbox::next_attempt_at.eq(plus(now, lease)),
+            outbox::next_attempt_at.eq(super::after(now, lease)),
         ))
         .execute(self.conn)?;
         if claimed != 1 {
             return Ok(Claim::Nothing);
         }
-        self.reschedule(id, plus(now, lease))?;
+        self.reschedule(id, super::after(now, lease))?;
         let token = match (row.purpose.as_str(), &row.invite_id, &row.user_id) {
             ("invite", Some(invite), _) => self.rotate_invite_token(invite, invite_ttl)?,
             ("password_reset", _, Some(member)) => match self.find_member(member)? {
@@ -412,7 +408,7 @@ impl PlatformTx<'_> {
         )
         .set((
             platform_outbox::attempts.eq(attempt),
-            platform_outbox::next_attempt_at.eq(plus(now, lease)),
+            platform_outbox::next_attempt_at.eq(super::after(now, lease)),
         ))
         .execute(self.conn)?;
         if claimed != 1 {

@@ -46,9 +46,7 @@ impl TenantTx<'_> {
             .load::<(MemberId, String, String, String, bool)>(self.conn)?
             .into_iter()
             .map(|(id, email, name, role, active)| {
-                let role = role.parse::<Role>().map_err(|e| {
-                    diesel::result::Error::DeserializationError(format!("users.role: {e}").into())
-                })?;
+                let role = super::role_from_db(&role, "users.role")?;
                 Ok(Member {
                     id,
                     email,

@@ -73,21 +73,30 @@ impl TenantTx<'_> {
         Ok(raw)
     }
 
-    /// Whether a token is of this tenant, of this purpose, unused and unexpired,
-    /// without using it (to decide whether to show a form).
-    pub fn token_is_valid(&mut self, raw: &str, purpose: TokenPurpose) -> QueryResult<bool> {
-        let now = Utc::now().naive_utc();
-        let found = self
-            .scope
+    /// The id and member of a token that is of this tenant, of this purpose,
+    /// unused and unexpired at `now`.
+    fn find_usable_token(
+        &mut self,
+        raw: &str,
+        purpose: TokenPurpose,
+        now: NaiveDateTime,
+    ) -> QueryResult<Option<(String, MemberId)>> {
+        self.scope
             .auth_tokens()
             .filter(auth_tokens::token_hash.eq(hash_token(raw)))
             .filter(auth_tokens::purpose.eq(purpose.as_str()))
             .filter(auth_tokens::used_at.is_null())
             .filter(auth_tokens::expires_at.gt(now))
-            .select(auth_tokens::id)
-            .first::<String>(self.conn)
-            .optional()?;
-        Ok(found.is_some())
+            .select((auth_tokens::id, auth_tokens::user_id))
+            .first(self.conn)
+            .optional()
+    }
+
+    /// Whether a token could be used now, without using it (to decide whether to
+    /// show a form).
+    pub fn token_is_valid(&mut self, raw: &str, purpose: TokenPurpose) -> QueryResult<bool> {
+        let now = Utc::now().naive_utc();
+        Ok(self.find_usable_token(raw, purpose, now)?.is_some())
     }
 
     /// Uses a token: returns its member if the token is of this tenant, of this
@@ -100,18 +109,7 @@ impl TenantTx<'_> {
         purpose: TokenPurpose,
     ) -> QueryResult<Option<MemberId>> {
         let now = Utc::now().naive_utc();
-        let hash = hash_token(raw);
-        let found = self
-            .scope
-            .auth_tokens()
-            .filter(auth_tokens::token_hash.eq(&hash))
-            .filter(auth_tokens::purpose.eq(purpose.as_str()))
-            .filter(auth_tokens::used_at.is_null())
-            .filter(auth_tokens::expires_at.gt(now))
-            .select((auth_tokens::id, auth_tokens::user_id))
-            .first::<(String, MemberId)>(self.conn)
-            .optional()?;
-        let Some((id, member)) = found else {
+        let Some((id, member)) = self.find_usable_token(raw, purpose, now)? else {
             return Ok(None);
         };
         let updated = diesel::update(

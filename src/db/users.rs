@@ -37,9 +37,7 @@ impl TryFrom<MemberRow> for Member {
     type Error = diesel::result::Error;
 
     fn try_from(row: MemberRow) -> Result<Self, Self::Error> {
-        let role = row.role.parse::<Role>().map_err(|e| {
-            diesel::result::Error::DeserializationError(format!("users.role: {e}").into())
-        })?;
+        let role = super::role_from_db(&row.role, "users.role")?;
         Ok(Member {
             id: row.id,
             email: row.email,
