@@ -88,8 +88,11 @@ fn csv_chunk(rows: &[LeadRow], with_header: bool) -> Result<Bytes, AppError> {
 
 /// Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` as a formula; a
 /// leading apostrophe makes it text (OWASP "CSV injection"). The import strips it.
+/// First characters that make a spreadsheet run a cell as a formula.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 fn csv_safe(value: &str) -> String {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if value.starts_with(FORMULA_STARTS) {
         format!("'{value}")
     } else {
         value.to_owned()
@@ -98,7 +101,7 @@ fn csv_safe(value: &str) -> String {
 
 fn csv_unsafe(value: &str) -> &str {
     match value.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
         _ => value,
     }
 }
@@ -169,6 +172,17 @@ struct ImportPage {
     max_mib: usize,
 }
 
+impl ImportPage {
+    fn new(ctx: PageContext, error: Option<String>, report: Option<ImportReport>) -> Self {
+        Self {
+            ctx,
+            error,
+            report,
+            max_mib: MAX_IMPORT_BYTES / (1024 * 1024),
+        }
+    }
+}
+
 /// What the report page shows.
 struct ImportReport {
     outcome: ImportOutcome,
@@ -182,12 +196,7 @@ pub(super) async fn import_form(
 ) -> AppResult<HttpResponse> {
     render(
         StatusCode::OK,
-        &ImportPage {
-            ctx: PageContext::app(&session, &me, "leads"),
-            error: None,
-            report: None,
-            max_mib: MAX_IMPORT_BYTES / (1024 * 1024),
-        },
+        &ImportPage::new(PageContext::app(&session, &me, "leads"), None, None),
     )
 }
 
@@ -247,12 +256,11 @@ pub(super) async fn import_leads(
     let invalid = |message: String| {
         render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &ImportPage {
-                ctx: PageContext::app(&session, &me, "leads"),
-                error: Some(message),
-                report: None,
-                max_mib: MAX_IMPORT_BYTES / (1024 * 1024),
-            },
+            &ImportPage::new(
+                PageContext::app(&session, &me, "leads"),
+                Some(message),
+                None,
+            ),
         )
     };
     let Some(data) = file.or(pasted) else {
@@ -295,16 +303,15 @@ pub(super) async fn import_leads(
     // sending it again (a refresh) cannot import anything twice.
     render(
         StatusCode::UNPROCESSABLE_ENTITY,
-        &ImportPage {
-            ctx: PageContext::app(&session, &me, "leads"),
-            error: None,
-            report: Some(ImportReport {
+        &ImportPage::new(
+            PageContext::app(&session, &me, "leads"),
+            None,
+            Some(ImportReport {
                 outcome,
                 refused_total,
                 ignored_columns,
             }),
-            max_mib: MAX_IMPORT_BYTES / (1024 * 1024),
-        },
+        ),
     )
 }
 
