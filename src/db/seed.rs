@@ -74,16 +74,6 @@ pub fn seed_admin_email(slug: &str) -> String {
     format!("admin@{slug}.test")
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = tenants)]
-struct NewTenantRow<'a> {
-    id: &'a TenantId,
-    slug: &'a str,
-    name: &'a str,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
 impl OperatorDb {
     /// Creates demo tenant `slug` with `leads` leads, unless a tenant has that slug
     /// already. Returns whether it was created.
@@ -107,7 +97,7 @@ impl OperatorDb {
             let at = now();
             let name = format!("Demo {slug}");
             diesel::insert_into(tenants::table)
-                .values(NewTenantRow {
+                .values(super::tenants::NewTenant {
                     id: &tenant_id,
                     slug,
                     name: &name,

@@ -37,14 +37,15 @@ impl From<TenantRow> for Tenant {
     }
 }
 
+/// A row of the tenant directory to insert (signup, seed).
 #[derive(Insertable)]
 #[diesel(table_name = tenants)]
-struct NewTenant<'a> {
-    id: &'a TenantId,
-    slug: &'a str,
-    name: &'a str,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+pub(super) struct NewTenant<'a> {
+    pub id: &'a TenantId,
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
 #[derive(Insertable)]
