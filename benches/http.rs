@@ -158,7 +158,8 @@ async fn bench_size(backend: &Backend, size: &Size) -> anyhow::Result<()> {
     let started = Instant::now();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         tenantry::db::run_migrations(&seed_url)?;
-        tenantry::db::seed::seed_demo(&seed_url, tenants, leads, |_, _| {})?;
+        let hash = tenantry::auth::password::hash_password(tenantry::db::seed::SEED_PASSWORD)?;
+        tenantry::db::seed::seed_demo(&seed_url, &hash, tenants, leads, |_, _| {})?;
         if seed_url.kind() == tenantry::config::DbKind::Postgres {
             // What autovacuum soon does after a bulk load: statistics for the
             // planner, and the visibility map that index-only scans (the count) need.

@@ -64,7 +64,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let created = tokio::task::spawn_blocking(move || {
                 run_migrations(&url)?;
-                crate::db::seed::seed_demo(&url, tenants, leads, |i, made| {
+                let hash = crate::auth::password::hash_password(crate::db::seed::SEED_PASSWORD)?;
+                crate::db::seed::seed_demo(&url, &hash, tenants, leads, |i, made| {
                     let slug = crate::db::seed::seed_slug(i);
                     if made {
                         println!("{slug}: {leads} leads");

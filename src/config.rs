@@ -351,7 +351,7 @@ fn dev_secret(path: &Path) -> anyhow::Result<SecretString> {
             return Ok(SecretString::from(existing));
         }
     }
-    let key = crate::auth::random_token(64);
+    let key = crate::secret::random_token(64);
     std::fs::write(path, &key).with_context(|| {
         format!(
             "could not write the development secret to {}",

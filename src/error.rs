@@ -1,7 +1,8 @@
 //! `AppError` and its HTTP mapping; the status of every failure is decided here.
 //!
 //! Which error type goes where:
-//! - in `db`: Diesel's `QueryResult`, turned into `AppError` by the `Db` helpers;
+//! - in `db`: Diesel's `QueryResult` inside a unit of work, and `db::DbError` for
+//!   the unit as a whole (pool, task, query); `From<DbError>` maps it here;
 //! - in handlers and extractors: `AppResult<T>`;
 //! - outside requests (start-up, CLI): `anyhow::Result`.
 //!
@@ -9,10 +10,11 @@
 //! A 5xx page never shows internals; the cause chain goes to the log, once, here.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::http::header::{self, ContentType, HeaderValue};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use askama::Template;
 
-use crate::render::ErrorPage;
+use crate::db::DbError;
 
 /// Result alias for handlers and extractors.
 pub type AppResult<T> = Result<T, AppError>;
@@ -72,6 +74,18 @@ pub enum AppError {
     /// Anything else unexpected.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unavailable(e) => AppError::Unavailable(e.into()),
+            DbError::Task(e) => {
+                AppError::Internal(anyhow::Error::new(e).context("database task failed"))
+            }
+            DbError::Query(e) => AppError::Database(e),
+        }
+    }
 }
 
 impl AppError {
@@ -154,7 +168,7 @@ impl ResponseError for AppError {
         let status = self.status_code();
         if let AppError::LoginRequired { next } = self {
             let location = match next {
-                Some(next) => format!("/login?next={}", crate::routes::url_encode(next)),
+                Some(next) => format!("/login?next={}", crate::http::url_encode(next)),
                 None => "/login".to_owned(),
             };
             return HttpResponse::SeeOther()
@@ -172,13 +186,63 @@ impl ResponseError for AppError {
             page.link_href = format!("{apex}/find");
             page.link_label = "Find your workspace";
         }
-        let mut response = crate::render::error_page(status, &page);
+        let mut response = error_page(status, &page);
         if let AppError::TooManyRequests { retry_after } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
         response
+    }
+}
+
+/// An HTML response with the headers every page has (pages are never cached).
+pub fn html_response(mut builder: HttpResponseBuilder, html: String) -> HttpResponse {
+    builder
+        .content_type(ContentType::html())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html)
+}
+
+/// The error page; if even that fails to render, plain text.
+pub fn error_page(status: StatusCode, page: &ErrorPage) -> HttpResponse {
+    match page.render() {
+        Ok(html) => html_response(HttpResponse::build(status), html),
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            HttpResponse::build(status)
+                .content_type(ContentType::plaintext())
+                .body(page.title)
+        }
+    }
+}
+
+/// An error page that looks like the product.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    /// HTTP status code shown large.
+    pub code: u16,
+    /// Headline.
+    pub title: &'static str,
+    /// What happened and what to do.
+    pub message: &'static str,
+    /// Where the page's button goes.
+    pub link_href: String,
+    /// The button's label.
+    pub link_label: &'static str,
+}
+
+impl ErrorPage {
+    /// A page for a status.
+    pub fn new(status: StatusCode, title: &'static str, message: &'static str) -> Self {
+        Self {
+            code: status.as_u16(),
+            title,
+            message,
+            link_href: "/".to_owned(),
+            link_label: "Go to the start page",
+        }
     }
 }
 

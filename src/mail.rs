@@ -334,7 +334,7 @@ pub fn spawn_worker(db: Db, config: &Config, waker: MailWaker) -> anyhow::Result
 
 /// One pass: every due job, one at a time.
 async fn deliver_due(db: &Db, mailer: &Mailer, settings: &WorkerSettings) {
-    let jobs = match db.platform_read(|tx| Ok(tx.due_mail_jobs(BATCH)?)).await {
+    let jobs = match db.platform_read(|tx| tx.due_mail_jobs(BATCH)).await {
         Ok(jobs) => jobs,
         Err(e) => {
             tracing::warn!(error = %error_chain(&e), "mail worker could not read the queue");
@@ -362,12 +362,12 @@ async fn deliver(
     let claim = match &scope {
         Some(scope) => {
             db.write(scope, move |tx| {
-                Ok(tx.claim_mail(&claim_id, MAIL_SEND_LEASE, ttl)?)
+                tx.claim_mail(&claim_id, MAIL_SEND_LEASE, ttl)
             })
             .await?
         }
         None => {
-            db.platform(move |tx| Ok(tx.claim_platform_mail(&claim_id, MAIL_SEND_LEASE)?))
+            db.platform(move |tx| tx.claim_platform_mail(&claim_id, MAIL_SEND_LEASE))
                 .await?
         }
     };
@@ -392,14 +392,15 @@ async fn deliver(
     };
     match scope {
         Some(scope) => {
-            db.write(&scope, move |tx| Ok(tx.record_delivery(&id, &delivery)?))
-                .await
+            db.write(&scope, move |tx| tx.record_delivery(&id, &delivery))
+                .await?;
         }
         None => {
-            db.platform(move |tx| Ok(tx.record_platform_delivery(&id, &delivery)?))
-                .await
+            db.platform(move |tx| tx.record_platform_delivery(&id, &delivery))
+                .await?;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

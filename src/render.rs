@@ -2,14 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, ContentType};
-use actix_web::{HttpResponse, HttpResponseBuilder};
 use askama::Template;
 
 use crate::auth::session::Flash;
 use crate::auth::{CurrentMember, TypedSession};
-use crate::error::AppResult;
+use crate::error::{AppResult, html_response};
 
 /// What the layouts need on every page.
 pub struct PageContext {
@@ -100,53 +99,4 @@ impl FormErrors {
 pub fn render<T: Template>(status: StatusCode, page: &T) -> AppResult<HttpResponse> {
     let html = page.render()?;
     Ok(html_response(HttpResponse::build(status), html))
-}
-
-fn html_response(mut builder: HttpResponseBuilder, html: String) -> HttpResponse {
-    builder
-        .content_type(ContentType::html())
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(html)
-}
-
-/// The error page; if even that fails to render, plain text.
-pub fn error_page(status: StatusCode, page: &ErrorPage) -> HttpResponse {
-    match page.render() {
-        Ok(html) => html_response(HttpResponse::build(status), html),
-        Err(e) => {
-            tracing::error!(error = %e, "error page failed to render");
-            HttpResponse::build(status)
-                .content_type(ContentType::plaintext())
-                .body(page.title)
-        }
-    }
-}
-
-/// An error page that looks like the product.
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    /// HTTP status code shown large.
-    pub code: u16,
-    /// Headline.
-    pub title: &'static str,
-    /// What happened and what to do.
-    pub message: &'static str,
-    /// Where the page's button goes.
-    pub link_href: String,
-    /// The button's label.
-    pub link_label: &'static str,
-}
-
-impl ErrorPage {
-    /// A page for a status.
-    pub fn new(status: StatusCode, title: &'static str, message: &'static str) -> Self {
-        Self {
-            code: status.as_u16(),
-            title,
-            message,
-            link_href: "/".to_owned(),
-            link_label: "Go to the start page",
-        }
-    }
 }

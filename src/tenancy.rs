@@ -121,7 +121,7 @@ impl TenantResolver {
         let lookup = key.clone();
         let found = self
             .db
-            .platform_read(move |tx| Ok(tx.find_tenant_by_slug(&lookup)?))
+            .platform_read(move |tx| tx.find_tenant_by_slug(&lookup))
             .await?
             .map(Arc::new);
         self.cache.insert(key, found.clone());

@@ -13,8 +13,9 @@ use actix_web::{FromRequest, HttpRequest};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{TypedSession, constant_time_eq};
+use super::TypedSession;
 use crate::error::AppError;
+use crate::secret::constant_time_eq;
 
 /// The form field that carries the token.
 pub const CSRF_FIELD: &str = "csrf_token";

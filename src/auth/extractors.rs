@@ -73,7 +73,7 @@ impl FromRequest for CurrentMember {
                 return Err(login_required());
             };
             let member = db
-                .read(&tenant.scope, move |tx| Ok(tx.find_member(&member_id)?))
+                .read(&tenant.scope, move |tx| tx.find_member(&member_id))
                 .await?;
             match member {
                 Some(member) if member.active => {

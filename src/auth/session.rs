@@ -54,7 +54,7 @@ impl TypedSession {
         if let Ok(Some(token)) = self.0.get::<String>(CSRF_KEY) {
             return token;
         }
-        let token = super::random_token(CSRF_TOKEN_BYTES);
+        let token = crate::secret::random_token(CSRF_TOKEN_BYTES);
         if let Err(e) = self.0.insert(CSRF_KEY, &token) {
             tracing::warn!(error = %e, "could not store csrf token");
         }

@@ -13,9 +13,9 @@ use diesel::prelude::*;
 
 use super::schema::{invites, outbox};
 use super::scope::{TenantScope, TenantTx};
-use crate::auth::{hash_token, random_token};
 use crate::db::tokens::TOKEN_BYTES;
 use crate::domain::{Email, InviteId, MemberId, Role, TenantId};
+use crate::secret::{hash_token, random_token};
 
 /// An invite that can still be accepted, as the acceptance page shows it.
 #[derive(Clone, Debug)]

@@ -8,7 +8,6 @@ use diesel::sql_types::{Bool, Text};
 
 use super::schema::{CROSS_TENANT_INDEX_TABLES, TENANT_TABLES};
 use super::{Db, DbConnection};
-use crate::error::AppError;
 
 #[derive(QueryableByName)]
 struct RoleFacts {
@@ -44,15 +43,10 @@ pub async fn check_isolation(db: &Db) -> anyhow::Result<()> {
             let DbConnection::Postgresql(pg) = conn else {
                 return Ok(Vec::new());
             };
-            isolation_problems(pg).map_err(AppError::from)
+            isolation_problems(pg)
         })
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "could not check row-level security: {}",
-                crate::error::error_chain(&e)
-            )
-        })?;
+        .map_err(|e| anyhow::Error::new(e).context("could not check row-level security"))?;
     if let Some(first) = problems.first() {
         bail!("refusing to serve: {first}");
     }

@@ -42,18 +42,36 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel::r2d2::{self, CustomizeConnection, ManageConnection, Pool};
 
+pub use diesel::result::{Error as QueryError, QueryResult};
 pub use isolation::{check_isolation, isolation_problems};
 pub use migrate::{revert_all_migrations, run_migrations};
 pub use operator::{OperatorDb, TenantSummary};
 pub use scope::{PlatformTx, TenantScope, TenantTx};
 
 use crate::config::{DatabaseUrl, DbKind};
-use crate::error::{AppError, AppResult};
 
 /// How long a request waits for a pooled connection before answering 503.
 pub const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long SQLite waits on a locked database before giving up.
 pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Why a unit of work did not run to the end, besides its own query failing.
+/// The data layer knows nothing of HTTP: `crate::error` maps these to statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No pooled connection in time (or none can be opened): the database is away.
+    #[error("database unavailable")]
+    Unavailable(#[source] r2d2::PoolError),
+    /// The blocking task running the work panicked or was cancelled.
+    #[error("database task failed")]
+    Task(#[source] tokio::task::JoinError),
+    /// A query (or the transaction around it) failed.
+    #[error("query failed")]
+    Query(#[from] diesel::result::Error),
+}
+
+/// The result of a unit of work run through [`Db`].
+pub type DbResult<T> = Result<T, DbError>;
 
 /// A connection to either backend.
 #[derive(diesel::MultiConnection)]
@@ -210,24 +228,24 @@ impl Db {
     }
 
     /// Runs `f` on a pooled connection on the blocking pool.
-    async fn with_conn<T, F>(&self, f: F) -> AppResult<T>
+    async fn with_conn<T, F>(&self, f: F) -> DbResult<T>
     where
-        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
         crate::telemetry::spawn_blocking_in_span(move || {
-            let mut conn = pool.get().map_err(|e| AppError::Unavailable(e.into()))?;
-            f(&mut conn)
+            let mut conn = pool.get().map_err(DbError::Unavailable)?;
+            Ok(f(&mut conn)?)
         })
         .await
-        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("database task failed")))?
+        .map_err(DbError::Task)?
     }
 
     /// A read-only unit of work inside one tenant.
-    pub async fn read<T, F>(&self, scope: &TenantScope, f: F) -> AppResult<T>
+    pub async fn read<T, F>(&self, scope: &TenantScope, f: F) -> DbResult<T>
     where
-        F: FnOnce(&mut TenantTx<'_>) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&mut TenantTx<'_>) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let scope = scope.clone();
@@ -241,9 +259,9 @@ impl Db {
     }
 
     /// A unit of work that writes inside one tenant, in one transaction.
-    pub async fn write<T, F>(&self, scope: &TenantScope, f: F) -> AppResult<T>
+    pub async fn write<T, F>(&self, scope: &TenantScope, f: F) -> DbResult<T>
     where
-        F: FnOnce(&mut TenantTx<'_>) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&mut TenantTx<'_>) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let scope = scope.clone();
@@ -259,9 +277,9 @@ impl Db {
 
     /// Work outside any tenant (host resolution, signup, the workspace finder), in
     /// one writing transaction.
-    pub async fn platform<T, F>(&self, f: F) -> AppResult<T>
+    pub async fn platform<T, F>(&self, f: F) -> DbResult<T>
     where
-        F: FnOnce(&mut PlatformTx<'_>) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&mut PlatformTx<'_>) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         self.with_conn(move |conn| {
@@ -271,9 +289,9 @@ impl Db {
     }
 
     /// Read-only platform work (host resolution on every cache miss).
-    pub async fn platform_read<T, F>(&self, f: F) -> AppResult<T>
+    pub async fn platform_read<T, F>(&self, f: F) -> DbResult<T>
     where
-        F: FnOnce(&mut PlatformTx<'_>) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&mut PlatformTx<'_>) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         self.with_conn(move |conn| {
@@ -283,12 +301,9 @@ impl Db {
     }
 
     /// Whether the database answers a query (for `/healthz`).
-    pub async fn ping(&self) -> AppResult<()> {
-        self.with_conn(|conn| {
-            conn.batch_execute("SELECT 1 FROM tenants LIMIT 1")?;
-            Ok(())
-        })
-        .await
+    pub async fn ping(&self) -> DbResult<()> {
+        self.with_conn(|conn| conn.batch_execute("SELECT 1 FROM tenants LIMIT 1"))
+            .await
     }
 }
 
@@ -296,8 +311,8 @@ impl Db {
 fn in_transaction<T>(
     conn: &mut DbConnection,
     mode: TxMode,
-    f: impl FnOnce(&mut DbConnection) -> AppResult<T>,
-) -> AppResult<T> {
+    f: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
     type Tm = <DbConnection as Connection>::TransactionManager;
     match conn {
         DbConnection::Sqlite(c) if mode == TxMode::Write => {

@@ -239,19 +239,22 @@ impl TenantTx<'_> {
 }
 
 /// Seeds demo tenants `demo-1` to `demo-{tenants}` with `leads` leads each,
-/// skipping those that exist. Calls `progress(i, created)` after each. Runs as the
-/// URL's role (the owner, on PostgreSQL). Returns how many tenants were created.
+/// skipping those that exist. Every member gets `password_hash` (the argon2 hash of
+/// [`SEED_PASSWORD`], made by the caller: hashing is not the data layer's job).
+/// Calls `progress(i, created)` after each. Runs as the URL's role (the owner, on
+/// PostgreSQL). Returns how many tenants were created.
 pub fn seed_demo(
     url: &crate::config::DatabaseUrl,
+    password_hash: &str,
     tenants: u32,
     leads: u32,
     mut progress: impl FnMut(u32, bool),
 ) -> anyhow::Result<u32> {
-    let hash = crate::auth::password::hash_password(SEED_PASSWORD)?;
+    let hash = password_hash;
     let mut operator = OperatorDb::connect(url)?;
     let mut created = 0;
     for i in 1..=tenants {
-        let made = operator.seed_tenant(&seed_slug(i), leads, &hash, u64::from(i))?;
+        let made = operator.seed_tenant(&seed_slug(i), leads, hash, u64::from(i))?;
         created += u32::from(made);
         progress(i, made);
     }

@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use super::schema::{tenants, users};
 use super::scope::{PlatformTx, TenantScope};
 use crate::domain::{Email, MemberId, Role, Slug, TenantId};
-use crate::error::AppResult;
 
 /// A tenant as the request sees it: its scope and what pages show.
 #[derive(Clone, Debug)]
@@ -102,7 +101,7 @@ impl PlatformTx<'_> {
 
     /// Creates the organisation, its first admin and a hand-off token, all in this
     /// transaction: a failure at any step leaves nothing behind.
-    pub fn create_organization(&mut self, new: &NewOrganization) -> AppResult<SignupOutcome> {
+    pub fn create_organization(&mut self, new: &NewOrganization) -> QueryResult<SignupOutcome> {
         if self.find_tenant_by_slug(new.slug.as_str())?.is_some() {
             return Ok(SignupOutcome::SlugTaken);
         }
@@ -124,7 +123,7 @@ impl PlatformTx<'_> {
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,
             )) => return Ok(SignupOutcome::SlugTaken),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
         let scope = TenantScope::new(tenant_id.clone());
         let mut tx = self.enter(&scope)?;

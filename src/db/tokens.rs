@@ -9,8 +9,8 @@ use diesel::prelude::*;
 
 use super::schema::auth_tokens;
 use super::scope::TenantTx;
-use crate::auth::{hash_token, random_token};
 use crate::domain::{MemberId, TenantId};
+use crate::secret::{hash_token, random_token};
 
 /// Random bytes in a token: 256 bits, well over the 128 the spec asks.
 pub const TOKEN_BYTES: usize = 32;

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 const APP_CSS: &str = include_str!("../../static/app.css");
 
 static CSS_VERSION: LazyLock<String> =
-    LazyLock::new(|| crate::auth::hash_token(APP_CSS)[..12].to_owned());
+    LazyLock::new(|| crate::secret::hash_token(APP_CSS)[..12].to_owned());
 
 /// The stylesheet's content hash, for cache-busting links.
 pub fn css_version() -> &'static str {

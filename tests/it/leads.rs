@@ -590,7 +590,7 @@ async fn row_level_security_guards_the_crm_tables() {
     for (slug, expected) in [("acme", 1), ("globex", 0)] {
         let tenant = app
             .db
-            .platform_read(move |tx| Ok(tx.find_tenant_by_slug(slug)?))
+            .platform_read(move |tx| tx.find_tenant_by_slug(slug))
             .await
             .unwrap()
             .unwrap();

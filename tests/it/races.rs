@@ -12,7 +12,7 @@ async fn two_admins_demoting_each_other_leave_one_admin(backend: Backend) {
     app.sign_up("acme").await;
     let tenant = app
         .db
-        .platform_read(|tx| Ok(tx.find_tenant_by_slug("acme")?))
+        .platform_read(|tx| tx.find_tenant_by_slug("acme"))
         .await
         .unwrap()
         .unwrap();
@@ -40,11 +40,11 @@ async fn two_admins_demoting_each_other_leave_one_admin(backend: Backend) {
         let (s1, s2) = (scope.clone(), scope.clone());
         let (a1, b1) = (a.clone(), b.clone());
         let demote_b = tokio::spawn(async move {
-            db1.write(&s1, move |tx| Ok(tx.change_role(&b1, Role::Member)?))
+            db1.write(&s1, move |tx| tx.change_role(&b1, Role::Member))
                 .await
         });
         let demote_a = tokio::spawn(async move {
-            db2.write(&s2, move |tx| Ok(tx.change_role(&a1, Role::Member)?))
+            db2.write(&s2, move |tx| tx.change_role(&a1, Role::Member))
                 .await
         });
         let outcomes = [

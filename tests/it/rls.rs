@@ -10,7 +10,7 @@ use crate::helpers::{Backend, new_client, postgres_enabled, spawn_app, test_conf
 
 async fn tenant(app: &crate::helpers::TestApp, slug: &'static str) -> Tenant {
     app.db
-        .platform_read(move |tx| Ok(tx.find_tenant_by_slug(slug)?))
+        .platform_read(move |tx| tx.find_tenant_by_slug(slug))
         .await
         .unwrap()
         .unwrap()
@@ -32,7 +32,7 @@ async fn unscoped_sql_inside_a_tenant_transaction_sees_only_that_tenant() {
     // Act + Assert: an unscoped count sees one user (acme's), not two.
     let seen = app
         .db
-        .read(&acme.scope, |tx| Ok(tx.count_unscoped_under_rls("users")?))
+        .read(&acme.scope, |tx| tx.count_unscoped_under_rls("users"))
         .await
         .unwrap();
     assert_eq!(seen, 1);
@@ -41,7 +41,7 @@ async fn unscoped_sql_inside_a_tenant_transaction_sees_only_that_tenant() {
     let updated = app
         .db
         .write(&acme.scope, |tx| {
-            Ok(tx.execute_unscoped_sql_under_rls("UPDATE users SET name = name")?)
+            tx.execute_unscoped_sql_under_rls("UPDATE users SET name = name")
         })
         .await
         .unwrap();
@@ -55,7 +55,7 @@ async fn unscoped_sql_inside_a_tenant_transaction_sees_only_that_tenant() {
     let refused = app
         .db
         .write(&acme.scope, move |tx| {
-            Ok(tx.execute_unscoped_sql_under_rls(&insert)?)
+            tx.execute_unscoped_sql_under_rls(&insert)
         })
         .await;
     let message = format!("{:?}", refused.expect_err("the insert must be refused"));
@@ -66,7 +66,7 @@ async fn unscoped_sql_inside_a_tenant_transaction_sees_only_that_tenant() {
     let refused = app
         .db
         .write(&acme.scope, move |tx| {
-            Ok(tx.execute_unscoped_sql_under_rls(&moved)?)
+            tx.execute_unscoped_sql_under_rls(&moved)
         })
         .await;
     assert!(refused.is_err());

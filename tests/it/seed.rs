@@ -6,14 +6,18 @@ use tenantry::db::seed::{SEED_PASSWORD, seed_admin_email, seed_demo};
 use crate::both_backends;
 use crate::helpers::{Backend, new_client, spawn_app};
 
+fn seed_hash() -> String {
+    tenantry::auth::password::hash_password(SEED_PASSWORD).unwrap()
+}
+
 async fn seeded_tenants_are_complete_and_isolated(backend: Backend) {
     // Arrange: seed through the owner's URL, as the command does.
     let app = spawn_app(backend).await;
     let url = app.config.migration_database_url.clone();
     let created = tokio::task::spawn_blocking(move || {
-        let first = seed_demo(&url, 2, 120, |_, _| {}).unwrap();
+        let first = seed_demo(&url, &seed_hash(), 2, 120, |_, _| {}).unwrap();
         // Seeding again leaves existing tenants alone.
-        let again = seed_demo(&url, 2, 120, |_, _| {}).unwrap();
+        let again = seed_demo(&url, &seed_hash(), 2, 120, |_, _| {}).unwrap();
         (first, again)
     })
     .await
@@ -52,9 +56,11 @@ async fn seeded_tenants_are_complete_and_isolated(backend: Backend) {
     // A tenant with more companies than a drop-down holds (4,100 leads make 205)
     // filters by company from the company's page instead.
     let url = app.config.migration_database_url.clone();
-    tokio::task::spawn_blocking(move || seed_demo(&url, 3, 4_100, |_, _| {}).unwrap())
-        .await
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        seed_demo(&url, &seed_hash(), 3, 4_100, |_, _| {}).unwrap()
+    })
+    .await
+    .unwrap();
     let client = new_client();
     app.log_in_with(
         &client,

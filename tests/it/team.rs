@@ -21,7 +21,7 @@ async fn app_with_smtp(backend: Backend) -> (TestApp, SmtpServer) {
 async fn scope_of(app: &TestApp, slug: &str) -> TenantScope {
     let slug = slug.to_owned();
     app.db
-        .platform_read(move |tx| Ok(tx.find_tenant_by_slug(&slug)?))
+        .platform_read(move |tx| tx.find_tenant_by_slug(&slug))
         .await
         .unwrap()
         .unwrap()
@@ -256,7 +256,7 @@ async fn invite_links_are_void_when_revoked_expired_resent_or_on_another_host(ba
     let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
     app.db
         .write(&scope, move |tx| {
-            Ok(tx.set_invite_expiry_for_test("dave@example.test", past)?)
+            tx.set_invite_expiry_for_test("dave@example.test", past)
         })
         .await
         .unwrap();
@@ -778,7 +778,7 @@ async fn an_invite_waits_in_the_outbox_while_smtp_is_down(backend: Backend) {
     for _ in 0..100 {
         let statuses = app
             .db
-            .read(&scope, |tx| Ok(tx.mail_statuses_for_test()?))
+            .read(&scope, |tx| tx.mail_statuses_for_test())
             .await
             .unwrap();
         assert_eq!(statuses.len(), 1);

@@ -15,10 +15,10 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::domain::Email;
 use crate::error::AppResult;
+use crate::http::see_other;
 use crate::mail::{MailWaker, find_mail};
 use crate::ratelimit::{Limited, RateLimits};
 use crate::render::{FormErrors, PageContext, render};
-use crate::routes::see_other;
 
 /// The one answer, whether or not the address belongs to any workspace.
 pub const FIND_REQUESTED: &str = "If that address belongs to any workspaces, we have emailed it a list of them. Check your inbox.";
@@ -81,11 +81,11 @@ pub(super) async fn find_workspaces(
     // short, so SQLite's single writer is not held for the whole scan.
     let lookup = email.clone();
     let workspaces = db
-        .platform_read(move |tx| Ok(tx.find_workspaces_by_email(&lookup)?))
+        .platform_read(move |tx| tx.find_workspaces_by_email(&lookup))
         .await?;
     if !workspaces.is_empty() {
         let mail = find_mail(&config, &email, &workspaces)?;
-        db.platform(move |tx| Ok(tx.enqueue_platform_mail(&mail)?))
+        db.platform(move |tx| tx.enqueue_platform_mail(&mail))
             .await?;
         waker.wake();
     }

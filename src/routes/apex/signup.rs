@@ -18,8 +18,8 @@ use crate::db::Db;
 use crate::db::tenants::{NewOrganization, SignupOutcome};
 use crate::domain::{Email, Slug, check_new_password, parse_name};
 use crate::error::AppResult;
+use crate::http::{see_other, url_encode};
 use crate::render::{FormErrors, PageContext, render};
-use crate::routes::{see_other, url_encode};
 use crate::tenancy::TenantResolver;
 
 /// The signup form as typed.

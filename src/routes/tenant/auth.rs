@@ -13,9 +13,9 @@ use crate::db::Db;
 use crate::db::tokens::TokenPurpose;
 use crate::domain::{Email, MAX_PASSWORD_LEN};
 use crate::error::{AppError, AppResult};
+use crate::http::{safe_next, see_other};
 use crate::ratelimit::{Limited, RateLimits};
 use crate::render::{PageContext, render};
-use crate::routes::{safe_next, see_other};
 
 /// The one message for every failed login, whatever the cause.
 const LOGIN_FAILED: &str = "That email and password do not match an account in this workspace.";
@@ -85,7 +85,7 @@ pub(super) async fn log_in(
     let credentials = match email {
         Some(email) => {
             db.read(&tenant.scope, move |tx| {
-                Ok(tx.find_credentials_by_email(&email)?)
+                tx.find_credentials_by_email(&email)
             })
             .await?
         }
@@ -149,7 +149,7 @@ pub(super) async fn complete_signup(
     let token = query.into_inner().handoff;
     let member = db
         .write(&tenant.0.scope, move |tx| {
-            Ok(tx.consume_token(&token, TokenPurpose::Handoff)?)
+            tx.consume_token(&token, TokenPurpose::Handoff)
         })
         .await?
         .ok_or(AppError::InvalidLink)?;

@@ -8,13 +8,13 @@ use validator::Validate;
 
 use crate::auth::csrf::NoFields;
 use crate::auth::{CsrfForm, CurrentMember, TypedSession};
-use crate::db::Db;
 use crate::db::companies::{Company, CompanyInput, CompanyPage};
 use crate::db::leads::LeadRow;
+use crate::db::{Db, QueryError};
 use crate::domain::{parse_name, parse_optional_text};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
+use crate::http::see_other;
 use crate::render::{FormErrors, PageContext, render};
-use crate::routes::see_other;
 
 /// Leads shown on a company's page.
 const COMPANY_LEADS_SHOWN: i64 = 100;
@@ -41,7 +41,7 @@ pub(super) async fn list_companies(
 ) -> AppResult<HttpResponse> {
     let after = query.after.trim().parse::<i64>().ok();
     let page = db
-        .read(&me.tenant.scope, move |tx| Ok(tx.list_companies(after)?))
+        .read(&me.tenant.scope, move |tx| tx.list_companies(after))
         .await?;
     render(
         StatusCode::OK,
@@ -163,7 +163,7 @@ pub(super) async fn create_company(
         }
     };
     let company = db
-        .write(&me.tenant.scope, move |tx| Ok(tx.insert_company(&input)?))
+        .write(&me.tenant.scope, move |tx| tx.insert_company(&input))
         .await?;
     tracing::info!(company.number = company.number, "company created");
     session.flash("success", "Company created.");
@@ -190,7 +190,7 @@ pub(super) async fn show_company(
         .read(&me.tenant.scope, move |tx| {
             let company = tx
                 .find_company_by_number(number)?
-                .ok_or(AppError::NotFound)?;
+                .ok_or(QueryError::NotFound)?;
             let leads = tx.leads_of_company(&company.id, COMPANY_LEADS_SHOWN)?;
             let leads = tx.describe_leads(leads)?;
             let count = tx.count_leads_of_company(&company.id)?;
@@ -217,7 +217,8 @@ pub(super) async fn edit_company_form(
     let number = path.into_inner();
     let company = db
         .read(&me.tenant.scope, move |tx| {
-            tx.find_company_by_number(number)?.ok_or(AppError::NotFound)
+            tx.find_company_by_number(number)?
+                .ok_or(QueryError::NotFound)
         })
         .await?;
     let form = CompanyForm {
@@ -249,7 +250,7 @@ pub(super) async fn update_company(
         .write(&me.tenant.scope, move |tx| {
             let company = tx
                 .find_company_by_number(number)?
-                .ok_or(AppError::NotFound)?;
+                .ok_or(QueryError::NotFound)?;
             match parsed {
                 Ok(input) => {
                     tx.update_company(&company.id, &input)?;
@@ -288,8 +289,8 @@ pub(super) async fn delete_company(
         .write(&me.tenant.scope, move |tx| {
             let company = tx
                 .find_company_by_number(number)?
-                .ok_or(AppError::NotFound)?;
-            Ok(tx.delete_company(&company.id)?)
+                .ok_or(QueryError::NotFound)?;
+            tx.delete_company(&company.id)
         })
         .await?;
     tracing::info!(

@@ -16,8 +16,8 @@ use crate::db::invites::{AcceptOutcome, OpenInvite};
 use crate::db::tenants::Tenant;
 use crate::domain::{check_new_password, parse_name};
 use crate::error::{AppError, AppResult};
+use crate::http::see_other;
 use crate::render::{FormErrors, PageContext, render};
-use crate::routes::see_other;
 
 /// The acceptance form as typed.
 #[derive(Debug, Default, Deserialize)]
@@ -41,12 +41,9 @@ struct AcceptPage {
 
 async fn open_invite(db: &Db, tenant: &Tenant, token: &str) -> AppResult<OpenInvite> {
     let token = token.to_owned();
-    db.read(
-        &tenant.scope,
-        move |tx| Ok(tx.find_invite_by_token(&token)?),
-    )
-    .await?
-    .ok_or(AppError::InvalidLink)
+    db.read(&tenant.scope, move |tx| tx.find_invite_by_token(&token))
+        .await?
+        .ok_or(AppError::InvalidLink)
 }
 
 fn page(
@@ -120,7 +117,7 @@ pub(super) async fn accept_invite(
     let hash = hash_password_off_thread(password).await?;
     let outcome = db
         .write(&tenant.scope, move |tx| {
-            Ok(tx.accept_invite(&token, &name, &hash)?)
+            tx.accept_invite(&token, &name, &hash)
         })
         .await?;
     match outcome {

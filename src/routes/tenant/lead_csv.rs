@@ -23,14 +23,15 @@ use askama::Template;
 use futures_util::StreamExt;
 
 use super::leads::{LeadForm, LeadListQuery};
-use crate::auth::{CurrentMember, TypedSession, constant_time_eq};
+use crate::auth::{CurrentMember, TypedSession};
 use crate::db::Db;
 use crate::db::import::{ImportOutcome, ImportRow};
 use crate::db::leads::{Lead, LeadRow};
 use crate::domain::{Email, MAX_NAME_LEN, format_money};
 use crate::error::{AppError, AppResult};
+use crate::http::see_other;
 use crate::render::{PageContext, render};
-use crate::routes::see_other;
+use crate::secret::constant_time_eq;
 
 /// Rows read per transaction while exporting.
 pub const EXPORT_PAGE_ROWS: i64 = 1_000;
@@ -141,7 +142,7 @@ pub(super) async fn export_leads(
                 Ok((tx.describe_leads(leads)?, next))
             })
             .await;
-        let chunk = page.and_then(|(rows, next)| {
+        let chunk = page.map_err(AppError::from).and_then(|(rows, next)| {
             st.done = next.is_none();
             st.after = next;
             csv_chunk(&rows, st.first)
@@ -282,7 +283,7 @@ pub(super) async fn import_leads(
     let refused_before = !refused.is_empty();
     let mut outcome = db
         .write(&me.tenant.scope, move |tx| {
-            Ok(tx.import_leads(rows, refused_before)?)
+            tx.import_leads(rows, refused_before)
         })
         .await?;
     refused.append(&mut outcome.refused);

@@ -8,20 +8,20 @@ use validator::Validate;
 
 use crate::auth::csrf::NoFields;
 use crate::auth::{CsrfForm, CurrentMember, TypedSession};
-use crate::db::Db;
 use crate::db::companies::MAX_COMPANY_CHOICES;
 use crate::db::leads::{
     Activity, LEAD_PAGE_SIZE, Lead, LeadFilter, LeadInput, LeadPage, LeadRefusal, LeadSort,
 };
 use crate::db::notes::NoteView;
 use crate::db::users::Member;
+use crate::db::{Db, QueryError};
 use crate::domain::{
     Email, LeadStatus, MAX_NOTE_LEN, MemberId, format_money, parse_money, parse_name,
     parse_optional_text,
 };
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
+use crate::http::see_other;
 use crate::render::{FormErrors, PageContext, render};
-use crate::routes::see_other;
 
 /// [`MAX_NOTE_LEN`] as `validator` wants it.
 const NOTE_LIMIT: u64 = MAX_NOTE_LEN as u64;
@@ -392,9 +392,7 @@ pub(super) async fn create_lead(
     };
     let actor = me.member.id.clone();
     let created = db
-        .write(&me.tenant.scope, move |tx| {
-            Ok(tx.create_lead(&input, &actor)?)
-        })
+        .write(&me.tenant.scope, move |tx| tx.create_lead(&input, &actor))
         .await?;
     match created {
         Ok(lead) => {
@@ -428,7 +426,9 @@ struct LeadDetail {
 
 async fn load_detail(db: &Db, me: &CurrentMember, number: i64) -> AppResult<LeadDetail> {
     db.read(&me.tenant.scope, move |tx| {
-        let lead = tx.find_lead_by_number(number)?.ok_or(AppError::NotFound)?;
+        let lead = tx
+            .find_lead_by_number(number)?
+            .ok_or(QueryError::NotFound)?;
         let company = match &lead.company_id {
             Some(id) => tx.find_company(id)?.map(|c| (c.number, c.name)),
             None => None,
@@ -448,6 +448,7 @@ async fn load_detail(db: &Db, me: &CurrentMember, number: i64) -> AppResult<Lead
         })
     })
     .await
+    .map_err(Into::into)
 }
 
 #[derive(Template)]
@@ -543,7 +544,9 @@ pub(super) async fn update_lead(
     // form is invalid.
     let outcome = db
         .write(&me.tenant.scope, move |tx| {
-            let lead = tx.find_lead_by_number(number)?.ok_or(AppError::NotFound)?;
+            let lead = tx
+                .find_lead_by_number(number)?
+                .ok_or(QueryError::NotFound)?;
             match parsed {
                 Ok(input) => Ok(Ok(match tx.update_lead(&lead, &input, &actor)? {
                     Ok(()) => UpdateOutcome::Updated,
@@ -583,7 +586,9 @@ pub(super) async fn delete_lead(
 ) -> AppResult<HttpResponse> {
     let number = path.into_inner();
     db.write(&me.tenant.scope, move |tx| {
-        let lead = tx.find_lead_by_number(number)?.ok_or(AppError::NotFound)?;
+        let lead = tx
+            .find_lead_by_number(number)?
+            .ok_or(QueryError::NotFound)?;
         tx.delete_lead(&lead.id)?;
         Ok(())
     })
@@ -633,7 +638,9 @@ pub(super) async fn create_note(
     let author = me.member.id.clone();
     let body = form.body.trim_end().to_owned();
     db.write(&me.tenant.scope, move |tx| {
-        let lead = tx.find_lead_by_number(number)?.ok_or(AppError::NotFound)?;
+        let lead = tx
+            .find_lead_by_number(number)?
+            .ok_or(QueryError::NotFound)?;
         tx.add_note(&lead.id, &author, &body)?;
         Ok(())
     })

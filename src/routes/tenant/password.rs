@@ -18,10 +18,10 @@ use crate::db::tenants::Tenant;
 use crate::db::tokens::TokenPurpose;
 use crate::domain::{Email, check_new_password};
 use crate::error::{AppError, AppResult};
+use crate::http::see_other;
 use crate::mail::{MailWaker, reset_mail};
 use crate::ratelimit::{Limited, RateLimits};
 use crate::render::{FormErrors, PageContext, render};
-use crate::routes::see_other;
 
 /// The one answer to a reset request, whether or not the account exists.
 pub const RESET_REQUESTED: &str = "If an account in this workspace uses that address, we have sent it a link to choose a new password. Check your inbox.";
@@ -124,7 +124,7 @@ async fn check_reset_token(db: &Db, tenant: &Tenant, token: &str) -> AppResult<(
     let token = token.to_owned();
     let valid = db
         .read(&tenant.scope, move |tx| {
-            Ok(tx.token_is_valid(&token, TokenPurpose::PasswordReset)?)
+            tx.token_is_valid(&token, TokenPurpose::PasswordReset)
         })
         .await?;
     if valid {

@@ -10,8 +10,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::domain::parse_name;
 use crate::error::AppResult;
+use crate::http::see_other;
 use crate::render::{FormErrors, PageContext, render};
-use crate::routes::see_other;
 use crate::tenancy::TenantResolver;
 
 /// The settings form as typed.
@@ -79,10 +79,8 @@ pub(super) async fn update_settings(
             );
         }
     };
-    db.write(&me.tenant.scope, move |tx| {
-        Ok(tx.rename_organization(&name)?)
-    })
-    .await?;
+    db.write(&me.tenant.scope, move |tx| tx.rename_organization(&name))
+        .await?;
     resolver.invalidate(&me.tenant.slug);
     tracing::info!("organisation renamed");
     session.flash("success", "Settings saved.");

@@ -20,9 +20,9 @@ use crate::db::team::MemberChange;
 use crate::db::users::Member;
 use crate::domain::{Email, InviteId, MemberId, Role};
 use crate::error::{AppError, AppResult};
+use crate::http::see_other;
 use crate::mail::{MailWaker, invite_mail};
 use crate::render::{FormErrors, PageContext, render};
-use crate::routes::see_other;
 
 /// Said when a change would leave no active admin.
 const LAST_ADMIN: &str =
@@ -290,17 +290,24 @@ pub(super) async fn resend_invite(
     let found = db
         .write(&me.tenant.scope, move |tx| {
             let Some(invite) = tx.find_unaccepted_invite(&id)? else {
-                return Ok(false);
+                return Ok(Ok(false));
             };
-            let email = Email::parse(&invite.email).map_err(|e| {
-                AppError::Internal(anyhow::anyhow!("stored invite email is invalid: {e}"))
-            })?;
-            let mail = invite_mail(&config, &email, &org, &slug, &inviter, invite.role)?;
+            // Nothing is written before the mail is composed, so a failure here
+            // leaves the transaction with nothing to undo.
+            let mail = Email::parse(&invite.email)
+                .map_err(|e| {
+                    AppError::Internal(anyhow::anyhow!("stored invite email is invalid: {e}"))
+                })
+                .and_then(|email| invite_mail(&config, &email, &org, &slug, &inviter, invite.role));
+            let mail = match mail {
+                Ok(mail) => mail,
+                Err(e) => return Ok(Err(e)),
+            };
             tx.cancel_pending_invite_mails(&invite.id)?;
             tx.enqueue_mail(&MailPurpose::Invite(invite.id), &mail)?;
-            Ok(true)
+            Ok(Ok(true))
         })
-        .await?;
+        .await??;
     if !found {
         return Err(AppError::NotFound);
     }
@@ -336,7 +343,7 @@ pub(super) async fn change_member_role(
         }
     };
     let change = db
-        .write(&me.tenant.scope, move |tx| Ok(tx.change_role(&id, role)?))
+        .write(&me.tenant.scope, move |tx| tx.change_role(&id, role))
         .await?;
     member_change_answer(&db, &me, &session, change, "Role changed.").await
 }
@@ -351,7 +358,7 @@ pub(super) async fn deactivate_member(
 ) -> AppResult<HttpResponse> {
     let id = MemberId::from_string(path.into_inner());
     let change = db
-        .write(&me.tenant.scope, move |tx| Ok(tx.deactivate_member(&id)?))
+        .write(&me.tenant.scope, move |tx| tx.deactivate_member(&id))
         .await?;
     member_change_answer(
         &db,
