@@ -8,7 +8,8 @@
 //! | `HOST`, `PORT` | `127.0.0.1`, `8080` | where to listen |
 //! | `APP_ENV` | `development` | `production` makes `SECRET_KEY` required and cookies `Secure` |
 //! | `SECRET_KEY` | development: generated into `.tenantry-secret` | at least 64 characters; signs and encrypts session cookies |
-//! | `SMTP_URL` | unset: mails are written under `mail/` | `smtp://`, `smtps://` or `smtp://...?tls=required` |
+//! | `SMTP_URL` | unset: mails are written under `mail/` (development only; production refuses to start without it) | `smtp://`, `smtps://` or `smtp://...?tls=required` |
+//! | `TRUSTED_PROXIES` | empty | comma-separated addresses or CIDR ranges whose `X-Forwarded-For` is believed |
 //! | `MAIL_FROM` | `Tenantry <no-reply@{BASE_DOMAIN}>` | sender |
 //! | `MAIL_MAX_ATTEMPTS` | 8 ([`DEFAULT_MAIL_MAX_ATTEMPTS`]) | delivery tries before a mail is marked failed |
 //! | `MAIL_RETRY_BASE_SECS` | 30 ([`DEFAULT_MAIL_RETRY_BASE`]) | first retry delay; it doubles on each try, up to [`MAIL_RETRY_MAX`] |
@@ -186,13 +187,24 @@ pub struct Config {
     pub mail_poll_interval: Duration,
     /// Lifetime of an invite link, counted from when its mail is sent.
     pub invite_ttl: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (see `crate::client`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {
     /// Reads the environment (after `.env`, which `main` loads). Errors name the
     /// variable and say what to change.
     pub fn from_env() -> anyhow::Result<Self> {
-        let environment: Environment = var_parsed("APP_ENV")?.unwrap_or(Environment::Development);
+        Self::from_vars(|name| std::env::var(name))
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests).
+    pub fn from_vars(
+        lookup: impl Fn(&str) -> Result<String, std::env::VarError>,
+    ) -> anyhow::Result<Self> {
+        let var = |name: &str| var(&lookup, name);
+        let environment: Environment =
+            var_parsed(&lookup, "APP_ENV")?.unwrap_or(Environment::Development);
         let database_url = var("DATABASE_URL")?.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let database_url =
             DatabaseUrl::parse(&database_url).context("DATABASE_URL is not usable")?;
@@ -205,10 +217,11 @@ impl Config {
         if migration_database_url.kind() != database_url.kind() {
             bail!("MIGRATION_DATABASE_URL must use the same database as DATABASE_URL");
         }
-        let pool_size = var_parsed("DATABASE_POOL_SIZE")?.unwrap_or(match database_url.kind() {
-            DbKind::Sqlite => DEFAULT_SQLITE_POOL_SIZE,
-            DbKind::Postgres => DEFAULT_POSTGRES_POOL_SIZE,
-        });
+        let pool_size =
+            var_parsed(&lookup, "DATABASE_POOL_SIZE")?.unwrap_or(match database_url.kind() {
+                DbKind::Sqlite => DEFAULT_SQLITE_POOL_SIZE,
+                DbKind::Postgres => DEFAULT_POSTGRES_POOL_SIZE,
+            });
         if pool_size == 0 {
             bail!("DATABASE_POOL_SIZE must be at least 1");
         }
@@ -216,7 +229,7 @@ impl Config {
             &var("BASE_DOMAIN")?.unwrap_or_else(|| DEFAULT_BASE_DOMAIN.to_owned()),
         )?;
         let host = var("HOST")?.unwrap_or_else(|| DEFAULT_HOST.to_owned());
-        let port = var_parsed("PORT")?.unwrap_or(DEFAULT_PORT);
+        let port = var_parsed(&lookup, "PORT")?.unwrap_or(DEFAULT_PORT);
         let secret_key = match var("SECRET_KEY")? {
             Some(key) => SecretString::from(key),
             None if environment == Environment::Production => {
@@ -232,17 +245,27 @@ impl Config {
             );
         }
         let smtp_url = var("SMTP_URL")?.map(SecretString::from);
+        if smtp_url.is_none() && environment == Environment::Production {
+            // Without a relay, mail would go to files and its links to the log.
+            bail!(
+                "SMTP_URL is required when APP_ENV=production (e.g. smtp://user:pass@relay.example:587?tls=required)"
+            );
+        }
+        let trusted_proxies = match var("TRUSTED_PROXIES")? {
+            Some(list) => parse_trusted_proxies(&list)?,
+            None => Vec::new(),
+        };
         let mail_from =
             var("MAIL_FROM")?.unwrap_or_else(|| format!("Tenantry <no-reply@{base_domain}>"));
         let mail_max_attempts =
-            var_parsed("MAIL_MAX_ATTEMPTS")?.unwrap_or(DEFAULT_MAIL_MAX_ATTEMPTS);
+            var_parsed(&lookup, "MAIL_MAX_ATTEMPTS")?.unwrap_or(DEFAULT_MAIL_MAX_ATTEMPTS);
         if mail_max_attempts == 0 {
             bail!("MAIL_MAX_ATTEMPTS must be at least 1");
         }
-        let mail_retry_base = var_parsed("MAIL_RETRY_BASE_SECS")?
+        let mail_retry_base = var_parsed(&lookup, "MAIL_RETRY_BASE_SECS")?
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_MAIL_RETRY_BASE);
-        let public_port = var_parsed("PUBLIC_PORT")?
+        let public_port = var_parsed(&lookup, "PUBLIC_PORT")?
             .or(Some(port))
             .filter(|p| *p != 80);
         Ok(Self {
@@ -262,6 +285,7 @@ impl Config {
             mail_retry_base,
             mail_poll_interval: DEFAULT_MAIL_POLL_INTERVAL,
             invite_ttl: DEFAULT_INVITE_TTL,
+            trusted_proxies,
         })
     }
 
@@ -294,6 +318,7 @@ impl Config {
             mail_retry_base: DEFAULT_MAIL_RETRY_BASE,
             mail_poll_interval: DEFAULT_MAIL_POLL_INTERVAL,
             invite_ttl: DEFAULT_INVITE_TTL,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -324,6 +349,24 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.environment == Environment::Production
     }
+}
+
+/// `TRUSTED_PROXIES`: comma-separated addresses (`10.0.0.5`) or CIDR ranges
+/// (`10.0.0.0/8`, `fd00::/8`).
+fn parse_trusted_proxies(raw: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow!(
+                        "TRUSTED_PROXIES: `{item}` is not an IP address or CIDR range (e.g. 10.0.0.1,10.1.0.0/16)"
+                    )
+                })
+        })
+        .collect()
 }
 
 /// Lowercases and checks the apex domain.
@@ -362,8 +405,11 @@ fn dev_secret(path: &Path) -> anyhow::Result<SecretString> {
 }
 
 /// A variable's value; unset and empty both mean "use the default".
-fn var(name: &str) -> anyhow::Result<Option<String>> {
-    match std::env::var(name) {
+fn var(
+    lookup: &impl Fn(&str) -> Result<String, std::env::VarError>,
+    name: &str,
+) -> anyhow::Result<Option<String>> {
+    match lookup(name) {
         Ok(v) if v.trim().is_empty() => Ok(None),
         Ok(v) => Ok(Some(v)),
         Err(std::env::VarError::NotPresent) => Ok(None),
@@ -372,12 +418,15 @@ fn var(name: &str) -> anyhow::Result<Option<String>> {
 }
 
 /// A variable parsed into `T`, with the variable's name in the error.
-fn var_parsed<T>(name: &str) -> anyhow::Result<Option<T>>
+fn var_parsed<T>(
+    lookup: &impl Fn(&str) -> Result<String, std::env::VarError>,
+    name: &str,
+) -> anyhow::Result<Option<T>>
 where
     T: FromStr,
     T::Err: fmt::Display,
 {
-    var(name)?
+    var(lookup, name)?
         .map(|v| {
             v.trim()
                 .parse::<T>()
@@ -417,6 +466,43 @@ mod tests {
     fn debug_hides_database_password() {
         let url = DatabaseUrl::parse("postgres://u:hunter2@h/db").ok();
         assert!(!format!("{url:?}").contains("hunter2"));
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Result<String, std::env::VarError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned().ok_or(std::env::VarError::NotPresent)
+    }
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn production_refuses_to_start_without_smtp() {
+        let err = Config::from_vars(vars(&[("APP_ENV", "production"), ("SECRET_KEY", KEY)]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("SMTP_URL is required"), "{err}");
+        let ok = Config::from_vars(vars(&[
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", KEY),
+            ("SMTP_URL", "smtp://127.0.0.1:2525"),
+        ]));
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_ranges() {
+        let list = parse_trusted_proxies(" 10.0.0.5, 192.168.0.0/16 ,::1").unwrap_or_default();
+        assert_eq!(list.len(), 3);
+        assert!(list[0].contains(&"10.0.0.5".parse::<std::net::IpAddr>().unwrap()));
+        assert!(list[1].contains(&"192.168.4.4".parse::<std::net::IpAddr>().unwrap()));
+        let err = parse_trusted_proxies("10.0.0.0/33")
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("TRUSTED_PROXIES"));
     }
 
     #[test]

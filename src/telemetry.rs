@@ -51,11 +51,16 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             .get::<tracing_actix_web::RequestId>()
             .map(ToString::to_string)
             .unwrap_or_default();
+        let client = crate::client::of_request(req.request())
+            .0
+            .map(|ip| ip.to_string())
+            .unwrap_or_default();
         tracing::info_span!(
             "http_request",
             http.method = %req.method(),
             http.route = %route,
             request_id = %request_id,
+            client.address = %client,
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             exception.message = tracing::field::Empty,

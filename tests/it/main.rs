@@ -11,6 +11,7 @@ mod companies;
 mod hosts;
 mod lead_csv;
 mod leads;
+mod proxies;
 mod races;
 mod rls;
 mod seed;

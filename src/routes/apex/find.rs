@@ -60,7 +60,7 @@ pub(super) async fn find_workspaces(
     form: CsrfForm<FindForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
-    limits.check_client(Limited::MailClient, req.peer_addr().map(|a| a.ip()))?;
+    limits.check_client(Limited::MailClient, crate::client::of_request(&req).0)?;
     let email = match Email::parse(&form.email) {
         Ok(email) => email,
         Err(e) => {

@@ -74,7 +74,7 @@ pub(super) async fn log_in(
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     let tenant = tenant.0;
-    limits.check_client(Limited::LoginClient, req.peer_addr().map(|a| a.ip()))?;
+    limits.check_client(Limited::LoginClient, crate::client::of_request(&req).0)?;
     let email = Email::parse(&form.email).ok();
     if let Some(email) = &email {
         limits.check_key(
