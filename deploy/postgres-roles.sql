@@ -9,7 +9,11 @@ CREATE ROLE tenantry_app LOGIN PASSWORD :app_password NOSUPERUSER NOBYPASSRLS NO
 CREATE DATABASE tenantry OWNER tenantry_owner;
 \connect tenantry
 GRANT USAGE ON SCHEMA public TO tenantry_app;
--- Tables the owner creates later (by migrations) are readable and writable by the app.
+-- Tables the owner creates later (by migrations) are readable and writable by the app,
+-- which tenant tables need. A migration then narrows the rest to the minimum (no
+-- DELETE on the `tenants` directory, read-only migration history), and the app
+-- refuses to start if its role holds more than that or TRUNCATE, REFERENCES or
+-- TRIGGER on any table.
 ALTER DEFAULT PRIVILEGES FOR ROLE tenantry_owner IN SCHEMA public
     GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO tenantry_app;
 ALTER DEFAULT PRIVILEGES FOR ROLE tenantry_owner IN SCHEMA public

@@ -6,7 +6,7 @@ use anyhow::bail;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::schema::{CROSS_TENANT_INDEX_TABLES, TENANT_TABLES};
+use super::schema::{CROSS_TENANT_INDEX_TABLES, PLATFORM_TABLE_PRIVILEGES, TENANT_TABLES};
 use super::{Db, DbConnection};
 
 #[derive(QueryableByName)]
@@ -29,9 +29,45 @@ struct TableFacts {
     rls_enabled: bool,
     #[diesel(sql_type = Bool)]
     rls_forced: bool,
-    #[diesel(sql_type = Bool)]
-    has_policy: bool,
 }
+
+/// One row-level security policy on a table, as the catalog shows it.
+#[derive(QueryableByName)]
+struct PolicyFacts {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Bool)]
+    permissive: bool,
+    #[diesel(sql_type = Text)]
+    command: String,
+    #[diesel(sql_type = Text)]
+    roles: String,
+    #[diesel(sql_type = Text)]
+    using_expr: String,
+    #[diesel(sql_type = Text)]
+    check_expr: String,
+}
+
+/// A table privilege the app's role holds.
+#[derive(QueryableByName)]
+struct GrantFacts {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    privilege: String,
+}
+
+/// The only policy a tenant table may have: its name, and the expression (as
+/// PostgreSQL prints it back) that both `USING` and `WITH CHECK` must be. Any
+/// other permissive policy is OR-ed with it and would open the table; `... OR
+/// true` in this one would too.
+const POLICY_NAME: &str = "tenant_isolation";
+const POLICY_EXPR: &str = "(tenant_id = current_setting('app.tenant_id'::text, true))";
+
+/// Privileges the app's role never needs on any table: `TRUNCATE` empties a table
+/// without row-level security, `REFERENCES` and `TRIGGER` let a role hang its own
+/// code or constraints on our tables.
+const NEVER_GRANTED: &[&str] = &["TRUNCATE", "REFERENCES", "TRIGGER"];
 
 /// Checks, as the app's role, that every tenant table is guarded: the role is not a
 /// superuser, cannot bypass RLS, does not own (or inherit the owner of) any tenant
@@ -97,12 +133,7 @@ pub fn isolation_problems(pg: &mut PgConnection) -> QueryResult<Vec<String>> {
         let facts: Option<TableFacts> = diesel::sql_query(
             "SELECT pg_get_userbyid(c.relowner)::text AS owner, \
                     pg_has_role(current_user, c.relowner, 'USAGE') AS owned_by_app, \
-                    c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced, \
-                    EXISTS (SELECT 1 FROM pg_policies p \
-                            WHERE p.schemaname = n.nspname AND p.tablename = c.relname \
-                              AND p.policyname = 'tenant_isolation' \
-                              AND p.qual LIKE '%app.tenant_id%' \
-                              AND p.with_check LIKE '%app.tenant_id%') AS has_policy \
+                    c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relname = $1 AND n.nspname = current_schema()",
         )
@@ -131,9 +162,82 @@ pub fn isolation_problems(pg: &mut PgConnection) -> QueryResult<Vec<String>> {
                 "row-level security is not forced on table `{table}`"
             ));
         }
-        if !f.has_policy {
+        problems.extend(policy_problems(pg, table)?);
+    }
+    problems.extend(grant_problems(pg)?);
+    Ok(problems)
+}
+
+/// A tenant table has exactly one policy: `tenant_isolation`, permissive, for
+/// every command and role, with the expected expression on both sides.
+fn policy_problems(pg: &mut PgConnection, table: &str) -> QueryResult<Vec<String>> {
+    let policies: Vec<PolicyFacts> = diesel::sql_query(
+        "SELECT policyname::text AS name, permissive = 'PERMISSIVE' AS permissive, \
+                cmd::text AS command, array_to_string(roles, ',') AS roles, \
+                coalesce(qual, '') AS using_expr, coalesce(with_check, '') AS check_expr \
+         FROM pg_policies WHERE schemaname = current_schema() AND tablename = $1 \
+         ORDER BY policyname",
+    )
+    .bind::<Text, _>(table)
+    .load(pg)?;
+    let mut problems = Vec::new();
+    if !policies.iter().any(|p| p.name == POLICY_NAME) {
+        problems.push(format!(
+            "table `{table}` lacks its `{POLICY_NAME}` policy on app.tenant_id"
+        ));
+    }
+    for p in &policies {
+        if p.name != POLICY_NAME {
             problems.push(format!(
-                "table `{table}` lacks its `tenant_isolation` policy on app.tenant_id"
+                "table `{table}` has a policy `{}` besides `{POLICY_NAME}`; drop it (permissive policies are OR-ed, so it can open the table to every tenant)",
+                p.name
+            ));
+        } else if !p.permissive
+            || p.command != "ALL"
+            || p.roles != "public"
+            || p.using_expr != POLICY_EXPR
+            || p.check_expr != POLICY_EXPR
+        {
+            problems.push(format!(
+                "the `{POLICY_NAME}` policy on table `{table}` is not the expected one (permissive, for all commands and roles, USING and WITH CHECK {POLICY_EXPR}); found {} for {} to {}, USING {}, WITH CHECK {}",
+                if p.permissive { "permissive" } else { "restrictive" },
+                p.command,
+                p.roles,
+                p.using_expr,
+                p.check_expr
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// The app's role holds no privilege it does not need: on the directory and queue
+/// tables only what [`PLATFORM_TABLE_PRIVILEGES`] lists (a `DELETE` on `tenants`
+/// would cascade through every tenant table as the owner, past row-level
+/// security), and on no table `TRUNCATE`, `REFERENCES` or `TRIGGER`.
+fn grant_problems(pg: &mut PgConnection) -> QueryResult<Vec<String>> {
+    let grants: Vec<GrantFacts> = diesel::sql_query(
+        "SELECT c.relname::text AS table_name, p.privilege \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         CROSS JOIN unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) AS p(privilege) \
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+           AND has_table_privilege(current_user, c.oid, p.privilege) \
+         ORDER BY c.relname, p.privilege",
+    )
+    .load(pg)?;
+    let mut problems = Vec::new();
+    for g in grants {
+        let allowed = match PLATFORM_TABLE_PRIVILEGES
+            .iter()
+            .find(|(table, _)| *table == g.table_name)
+        {
+            Some((_, allowed)) => allowed.contains(&g.privilege.as_str()),
+            None => !NEVER_GRANTED.contains(&g.privilege.as_str()),
+        };
+        if !allowed {
+            problems.push(format!(
+                "the app's role may {} table `{}`, which it never needs; REVOKE {} ON {} FROM the app role (see deploy/postgres-roles.sql)",
+                g.privilege, g.table_name, g.privilege, g.table_name
             ));
         }
     }

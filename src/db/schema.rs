@@ -202,3 +202,14 @@ pub const TENANT_TABLES: &[&str] = &[
 /// start-up check skips exactly these; any other table with a `tenant_id` column
 /// must be under RLS.
 pub const CROSS_TENANT_INDEX_TABLES: &[&str] = &["mail_queue"];
+
+/// The tables outside any tenant (the directory and the mail queues) and the
+/// privileges the app's role needs on each, no more: the start-up check refuses
+/// any other. The directory is never deleted from by the app (that is the
+/// operator's `tenants delete`, as the owner).
+pub const PLATFORM_TABLE_PRIVILEGES: &[(&str, &[&str])] = &[
+    ("tenants", &["SELECT", "INSERT", "UPDATE"]),
+    ("mail_queue", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
+    ("platform_outbox", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
+    ("__diesel_schema_migrations", &["SELECT"]),
+];

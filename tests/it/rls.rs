@@ -168,3 +168,52 @@ async fn a_correct_setup_passes_the_check() {
     let error = build_error(|_, _| {}).await;
     assert_eq!(error, "");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_to_start_with_a_policy_that_opens_a_table() {
+    if !postgres_enabled() {
+        return;
+    }
+    for (sql, expected) in [
+        (
+            "CREATE POLICY dbg ON leads USING (true)",
+            "table `leads` has a policy `dbg` besides `tenant_isolation`",
+        ),
+        (
+            "ALTER POLICY tenant_isolation ON notes \
+             USING (tenant_id = current_setting('app.tenant_id', true) OR true)",
+            "the `tenant_isolation` policy on table `notes` is not the expected one",
+        ),
+        (
+            "ALTER POLICY tenant_isolation ON companies TO tenantry_test_owner",
+            "the `tenant_isolation` policy on table `companies` is not the expected one",
+        ),
+    ] {
+        let error = build_error(|_, pg| pg.admin_conn().batch_execute(sql).unwrap()).await;
+        assert!(error.contains(expected), "{sql}: {error}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_to_start_when_the_app_role_holds_more_than_it_needs() {
+    if !postgres_enabled() {
+        return;
+    }
+    for (sql, expected) in [
+        (
+            "GRANT DELETE ON tenants TO tenantry_test_app",
+            "may DELETE table `tenants`",
+        ),
+        (
+            "GRANT TRUNCATE ON leads TO tenantry_test_app",
+            "may TRUNCATE table `leads`",
+        ),
+        (
+            "GRANT TRIGGER ON mail_queue TO tenantry_test_app",
+            "may TRIGGER table `mail_queue`",
+        ),
+    ] {
+        let error = build_error(|_, pg| pg.admin_conn().batch_execute(sql).unwrap()).await;
+        assert!(error.contains(expected), "{sql}: {error}");
+    }
+}

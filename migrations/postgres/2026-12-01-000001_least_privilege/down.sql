@@ -1,0 +1,2 @@
+-- Nothing to undo: the privileges taken away were never needed.
+SELECT 1;

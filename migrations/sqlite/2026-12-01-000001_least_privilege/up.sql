@@ -1,0 +1,2 @@
+-- PostgreSQL only (privileges of the app's role); SQLite has no roles.
+SELECT 1;
