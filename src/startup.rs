@@ -109,6 +109,7 @@ fn serve(
 ) -> anyhow::Result<Server> {
     let key = session_key(&config)?;
     let secure = config.secure_cookies();
+    let production = config.environment == crate::config::Environment::Production;
     let address = listener.local_addr().ok();
     let resolver = web::Data::new(TenantResolver::new(
         db.clone(),
@@ -165,7 +166,7 @@ fn serve(
             .default_service(web::to(not_found))
             .wrap(from_fn(resolve_site))
             .wrap(session)
-            .wrap(security_headers())
+            .wrap(security_headers(production))
             .wrap(TracingLogger::<RequestSpan>::new())
     })
     .listen(listener)
@@ -177,8 +178,18 @@ fn serve(
     Ok(server)
 }
 
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// The headers of every response. In production the site is served over TLS
+/// only, so browsers are told to never try plain HTTP on it or its subdomains.
+fn security_headers(production: bool) -> DefaultHeaders {
+    let headers = if production {
+        DefaultHeaders::new().add((
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        DefaultHeaders::new()
+    };
+    headers
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "same-origin"))

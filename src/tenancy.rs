@@ -18,11 +18,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, web};
+use actix_web::{Error, HttpMessage, ResponseError, web};
 use moka::sync::Cache;
 use tracing_actix_web::RootSpan;
 
@@ -135,23 +135,36 @@ impl TenantResolver {
 }
 
 /// The middleware: classifies the host, resolves the tenant, refuses oversized
-/// bodies, and records `tenant.slug` on the request's span.
+/// bodies, and records `tenant.slug` on the request's span. A refusal is answered
+/// here as a response, not passed out as an error, so that the middleware around
+/// this one (security headers, the request log) treats it like any other page.
 pub async fn resolve_site(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    match classify(&req).await {
+        Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
+        Err(refusal) => {
+            let response = refusal.error_response();
+            Ok(req.into_response(response).map_into_right_body())
+        }
+    }
+}
+
+/// The host check itself: on success the request carries its [`Site`].
+async fn classify(req: &ServiceRequest) -> Result<(), AppError> {
     let path = req.path();
     let any_host = path == "/healthz" || path.starts_with("/static/");
-    if declared_body_len(&req).is_some_and(|len| len > MAX_BODY_BYTES) && !path.ends_with("/import")
+    if declared_body_len(req).is_some_and(|len| len > MAX_BODY_BYTES) && !path.ends_with("/import")
     {
-        return Err(AppError::PayloadTooLarge.into());
+        return Err(AppError::PayloadTooLarge);
     }
     if !any_host {
         let resolver = req
             .app_data::<web::Data<TenantResolver>>()
             .cloned()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("TenantResolver not configured")))?;
-        let host = request_host(&req);
+        let host = request_host(req);
         let no_workspace = || AppError::NoWorkspace {
             apex: resolver.apex_origin.clone(),
         };
@@ -159,10 +172,10 @@ pub async fn resolve_site(
             HostKind::Apex => Site::Apex,
             HostKind::Tenant(slug) => match resolver.find(&slug).await? {
                 Some(tenant) => Site::Tenant(tenant),
-                None => return Err(no_workspace().into()),
+                None => return Err(no_workspace()),
             },
-            HostKind::NoWorkspace => return Err(no_workspace().into()),
-            HostKind::Foreign => return Err(AppError::BadHost.into()),
+            HostKind::NoWorkspace => return Err(no_workspace()),
+            HostKind::Foreign => return Err(AppError::BadHost),
         };
         if let Site::Tenant(tenant) = &site {
             if let Some(span) = req.extensions().get::<RootSpan>() {
@@ -171,7 +184,7 @@ pub async fn resolve_site(
         }
         req.extensions_mut().insert(site);
     }
-    next.call(req).await
+    Ok(())
 }
 
 /// The host the client asked for: the `Host` header, or the authority of an

@@ -8,6 +8,7 @@ mod smtp;
 
 mod auth;
 mod companies;
+mod headers;
 mod hosts;
 mod lead_csv;
 mod leads;
