@@ -11,9 +11,10 @@ use tracing_actix_web::RootSpan;
 
 use super::TypedSession;
 use crate::db::Db;
+use crate::db::sessions::{LAST_SEEN_PRECISION, SessionMember};
 use crate::db::tenants::Tenant;
 use crate::db::users::Member;
-use crate::domain::Role;
+use crate::domain::{Role, SessionId};
 use crate::error::AppError;
 use crate::tenancy::Site;
 
@@ -33,14 +34,17 @@ impl FromRequest for CurrentTenant {
     }
 }
 
-/// An active member, logged in on this tenant's host. Looked up on every request,
-/// so a deactivated member is turned away at once.
+/// An active member, logged in on this tenant's host. The session record and the
+/// member are read together on every request, so a session ended on the server
+/// (log-out, password change, deactivation) is turned away at once.
 #[derive(Clone)]
 pub struct CurrentMember {
     /// The tenant.
     pub tenant: Arc<Tenant>,
     /// The member.
     pub member: Member,
+    /// The session this request came with.
+    pub session: SessionId,
 }
 
 impl CurrentMember {
@@ -69,21 +73,38 @@ impl FromRequest for CurrentMember {
             let CurrentTenant(tenant) = tenant?;
             let db = db.ok_or_else(|| AppError::Internal(anyhow::anyhow!("Db not configured")))?;
             let login_required = || AppError::LoginRequired { next: next.clone() };
-            let Some(member_id) = session.member_in(&tenant.scope) else {
+            let Some(token) = session.login_token(&tenant.scope) else {
                 return Err(login_required());
             };
-            let member = db
-                .read(&tenant.scope, move |tx| tx.find_member(&member_id))
+            let token_hash = crate::secret::hash_token(&token);
+            let found = db
+                .read(&tenant.scope, move |tx| tx.find_session_member(&token_hash))
                 .await?;
-            match member {
-                Some(member) if member.active => {
+            match found {
+                Some(SessionMember {
+                    session: live,
+                    member,
+                }) if member.active => {
                     if let Some(span) = span {
                         span.record("user.id", member.id.as_str());
                     }
-                    Ok(CurrentMember { tenant, member })
+                    let stale = crate::db::now() - live.last_seen_at
+                        > chrono::TimeDelta::from_std(LAST_SEEN_PRECISION)
+                            .unwrap_or(chrono::TimeDelta::MAX);
+                    if stale {
+                        let id = live.id.clone();
+                        db.write(&tenant.scope, move |tx| tx.touch_session(&id))
+                            .await?;
+                    }
+                    Ok(CurrentMember {
+                        tenant,
+                        member,
+                        session: live.id,
+                    })
                 }
                 _ => {
-                    // Deactivated or removed: this session is worth nothing any more.
+                    // Ended, expired, or its member deactivated or removed: this
+                    // cookie is worth nothing any more.
                     session.log_out();
                     Err(login_required())
                 }

@@ -3,9 +3,11 @@
 
 pub mod csrf;
 pub mod extractors;
+pub mod login;
 pub mod password;
 pub mod session;
 
 pub use csrf::CsrfForm;
 pub use extractors::{AdminMember, CurrentMember, CurrentTenant};
+pub use login::{end_session, start_session};
 pub use session::TypedSession;

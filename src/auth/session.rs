@@ -1,9 +1,14 @@
 //! `TypedSession`: what we keep in the encrypted session cookie, and nothing else.
 //!
-//! A session belongs to one tenant: it stores the tenant id beside the member id,
-//! and [`TypedSession::member_in`] ignores it on any other tenant's host. The cookie
-//! is host-only, so browsers never send it to another subdomain; the tenant check
-//! covers a cookie copied there by hand.
+//! A log-in lives on the server (`db::sessions`); the cookie carries only the
+//! random token that finds it, beside the tenant id, the CSRF token and a flash
+//! message. So the server can end a session: log-out deletes the record, and a
+//! copy of the cookie taken before is worth nothing after.
+//!
+//! A session belongs to one tenant: [`TypedSession::login_token`] ignores the
+//! cookie on any other tenant's host. The cookie is host-only, so browsers never
+//! send it to another subdomain; the tenant check covers a cookie copied there by
+//! hand (and the record is looked up inside the host's tenant anyway).
 
 use std::future::{Ready, ready};
 
@@ -13,18 +18,18 @@ use actix_web::{FromRequest, HttpRequest};
 use serde::{Deserialize, Serialize};
 
 use crate::db::TenantScope;
-use crate::domain::MemberId;
 
 const TENANT_KEY: &str = "tid";
-const MEMBER_KEY: &str = "uid";
+const LOGIN_KEY: &str = "sid";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
-const LOGGED_IN_AT_KEY: &str = "iat";
 
-/// How long a login lasts. The cookie's `Max-Age` says the same to the browser, but
-/// a cookie store keeps no server state, so a copied cookie would otherwise stay
-/// valid for ever: the login time inside the encrypted cookie is checked as well.
+/// How long a login lasts: the session record's expiry, and the cookie's
+/// `Max-Age` so the browser forgets it then too.
 pub const SESSION_MAX_AGE_SECS: i64 = 12 * 60 * 60;
+
+/// Bytes of randomness in a login token.
+pub const LOGIN_TOKEN_BYTES: usize = 32;
 
 /// Bytes of randomness in a CSRF token.
 const CSRF_TOKEN_BYTES: usize = 32;
@@ -66,19 +71,17 @@ impl TypedSession {
         self.0.get::<String>(CSRF_KEY).ok().flatten()
     }
 
-    /// Logs a member in: a new session id (against fixation), bound to the tenant,
-    /// with a fresh CSRF token.
-    pub fn log_in(&self, scope: &TenantScope, member: &MemberId) -> anyhow::Result<()> {
+    /// Logs in with the token of a session record just made: a new session id
+    /// (against fixation), bound to the tenant, with a fresh CSRF token.
+    pub fn log_in(&self, scope: &TenantScope, login_token: &str) -> anyhow::Result<()> {
         self.0.renew();
         self.0.remove(CSRF_KEY);
         self.0.insert(TENANT_KEY, scope.tenant_id().as_str())?;
-        self.0.insert(MEMBER_KEY, member.as_str())?;
-        self.0
-            .insert(LOGGED_IN_AT_KEY, chrono::Utc::now().timestamp())?;
+        self.0.insert(LOGIN_KEY, login_token)?;
         Ok(())
     }
 
-    /// Ends the session.
+    /// Forgets the log-in (the caller ends its record).
     pub fn log_out(&self) {
         // Clear rather than purge: a purged session ignores later inserts, and the
         // page after a logout may want to say something (a flash).
@@ -86,26 +89,13 @@ impl TypedSession {
         self.0.renew();
     }
 
-    /// The member logged in on this tenant, if the session belongs to it and its
-    /// login has not expired.
-    pub fn member_in(&self, scope: &TenantScope) -> Option<MemberId> {
-        self.member_in_at(scope, chrono::Utc::now().timestamp())
-    }
-
-    fn member_in_at(&self, scope: &TenantScope, now: i64) -> Option<MemberId> {
+    /// The login token of this session on this tenant, if it belongs to it.
+    pub fn login_token(&self, scope: &TenantScope) -> Option<String> {
         let tenant = self.0.get::<String>(TENANT_KEY).ok().flatten()?;
         if tenant != scope.tenant_id().as_str() {
             return None;
         }
-        let logged_in_at = self.0.get::<i64>(LOGGED_IN_AT_KEY).ok().flatten()?;
-        if now - logged_in_at > SESSION_MAX_AGE_SECS {
-            return None;
-        }
-        self.0
-            .get::<String>(MEMBER_KEY)
-            .ok()
-            .flatten()
-            .map(MemberId::from_string)
+        self.0.get::<String>(LOGIN_KEY).ok().flatten()
     }
 
     /// Leaves a message for the next page.
@@ -142,21 +132,15 @@ mod tests {
     use crate::domain::TenantId;
 
     #[test]
-    fn a_login_is_bound_to_its_tenant_and_expires() {
+    fn a_login_is_bound_to_its_tenant() {
         let req = TestRequest::default().to_http_request();
         let session = TypedSession::from_session(req.get_session());
         let acme = TenantScope::for_tests(TenantId::from_string("acme-id".into()));
         let globex = TenantScope::for_tests(TenantId::from_string("globex-id".into()));
-        let member = MemberId::from_string("m1".into());
-        session
-            .log_in(&acme, &member)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let now = chrono::Utc::now().timestamp();
-        assert_eq!(session.member_in_at(&acme, now), Some(member));
-        assert_eq!(session.member_in_at(&globex, now), None);
-        assert_eq!(
-            session.member_in_at(&acme, now + SESSION_MAX_AGE_SECS + 1),
-            None
-        );
+        session.log_in(&acme, "tok").unwrap();
+        assert_eq!(session.login_token(&acme).as_deref(), Some("tok"));
+        assert_eq!(session.login_token(&globex), None);
+        session.log_out();
+        assert_eq!(session.login_token(&acme), None);
     }
 }

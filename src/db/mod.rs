@@ -30,6 +30,7 @@ pub mod outbox;
 mod schema;
 mod scope;
 pub mod seed;
+pub mod sessions;
 pub mod team;
 pub mod tenants;
 pub mod tokens;

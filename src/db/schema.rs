@@ -44,6 +44,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Login sessions, one per log-in. The cookie carries a random token; only its
+    /// SHA-256 is stored, so a copy of this table logs nobody in.
+    sessions (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        user_agent -> Text,
+        client_addr -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Invitations to join a tenant. Only a SHA-256 of the link token is stored.
     invites (tenant_id, id) {
         tenant_id -> Text,
@@ -173,6 +189,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     users,
     auth_tokens,
+    sessions,
     invites,
     outbox,
     mail_queue,
@@ -188,6 +205,7 @@ diesel::allow_tables_to_appear_in_same_query!(
 pub const TENANT_TABLES: &[&str] = &[
     "users",
     "auth_tokens",
+    "sessions",
     "invites",
     "outbox",
     "companies",

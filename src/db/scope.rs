@@ -20,7 +20,7 @@ use diesel::sql_types::Text;
 
 use super::DbConnection;
 use super::schema::{
-    auth_tokens, companies, invites, lead_activities, leads, notes, outbox, users,
+    auth_tokens, companies, invites, lead_activities, leads, notes, outbox, sessions, users,
 };
 use crate::domain::TenantId;
 
@@ -66,6 +66,7 @@ macro_rules! scoped_sources {
 scoped_sources! {
     users => users,
     auth_tokens => auth_tokens,
+    sessions => sessions,
     invites => invites,
     outbox => outbox,
     companies => companies,

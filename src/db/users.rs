@@ -25,7 +25,7 @@ pub struct Member {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-struct MemberRow {
+pub(super) struct MemberRow {
     id: MemberId,
     email: String,
     name: String,

@@ -73,6 +73,10 @@ text_id!(
     InviteId
 );
 text_id!(
+    /// A login session's id (the cookie carries a token, never this id).
+    SessionId
+);
+text_id!(
     /// An outgoing mail's id (tenant outbox or platform outbox).
     OutboxId
 );

@@ -8,7 +8,7 @@ mod role;
 mod slug;
 
 pub use email::Email;
-pub use ids::{CompanyId, InviteId, LeadId, MemberId, NoteId, OutboxId, TenantId};
+pub use ids::{CompanyId, InviteId, LeadId, MemberId, NoteId, OutboxId, SessionId, TenantId};
 pub use lead::{LeadStatus, MAX_MONEY_MINOR, display_money, format_money, parse_money};
 pub use role::Role;
 pub use slug::{Slug, SlugError};

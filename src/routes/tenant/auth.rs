@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::auth::csrf::NoFields;
 use crate::auth::password::verify_password_off_thread;
-use crate::auth::{CsrfForm, CurrentTenant, TypedSession};
+use crate::auth::{CsrfForm, CurrentTenant, TypedSession, end_session, start_session};
 use crate::db::Db;
 use crate::db::tokens::TokenPurpose;
 use crate::domain::{Email, MAX_PASSWORD_LEN};
@@ -40,7 +40,7 @@ pub(super) async fn login_form(
     query: web::Query<LoginQuery>,
 ) -> AppResult<HttpResponse> {
     let next = safe_next(query.next.as_deref());
-    if session.member_in(&tenant.0.scope).is_some() {
+    if session.login_token(&tenant.0.scope).is_some() {
         return Ok(see_other(&next));
     }
     render(
@@ -102,8 +102,8 @@ pub(super) async fn log_in(
     let verified = verify_password_off_thread(stored, password).await?;
     match credentials {
         Some(c) if verified && c.member.active => {
-            session.log_in(&tenant.scope, &c.member.id)?;
             tracing::info!(user.id = %c.member.id, "logged in");
+            start_session(&db, &session, &tenant, c.member.id, &req).await?;
             Ok(see_other(&safe_next(Some(&form.next))))
         }
         _ => {
@@ -121,9 +121,14 @@ pub(super) async fn log_in(
     }
 }
 
-pub(super) async fn log_out(session: TypedSession, _form: CsrfForm<NoFields>) -> HttpResponse {
-    session.log_out();
-    see_other("/login")
+pub(super) async fn log_out(
+    tenant: CurrentTenant,
+    session: TypedSession,
+    db: web::Data<Db>,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<HttpResponse> {
+    end_session(&db, &session, &tenant.0).await?;
+    Ok(see_other("/login"))
 }
 
 /// Whether `GET /` carries a signup hand-off token.
@@ -141,6 +146,7 @@ pub(super) struct HandoffQuery {
 
 /// Exchanges a signup hand-off token for a session on this host.
 pub(super) async fn complete_signup(
+    req: HttpRequest,
     tenant: CurrentTenant,
     session: TypedSession,
     db: web::Data<Db>,
@@ -153,7 +159,7 @@ pub(super) async fn complete_signup(
         })
         .await?
         .ok_or(AppError::InvalidLink)?;
-    session.log_in(&tenant.0.scope, &member)?;
+    start_session(&db, &session, &tenant.0, member, &req).await?;
     session.flash("success", "Welcome to your new workspace.");
     Ok(see_other("/"))
 }

@@ -89,6 +89,7 @@ pub(super) async fn accept_invite_form(
 
 #[tracing::instrument(name = "accept_invite", skip_all)]
 pub(super) async fn accept_invite(
+    req: actix_web::HttpRequest,
     tenant: CurrentTenant,
     session: TypedSession,
     db: web::Data<Db>,
@@ -122,8 +123,8 @@ pub(super) async fn accept_invite(
         .await?;
     match outcome {
         AcceptOutcome::Accepted(member) => {
-            session.log_in(&tenant.scope, &member)?;
             tracing::info!(user.id = %member, "invite accepted");
+            crate::auth::start_session(&db, &session, &tenant, member, &req).await?;
             session.flash("success", format!("Welcome to {}.", tenant.name));
             Ok(see_other("/"))
         }
