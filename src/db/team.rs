@@ -104,6 +104,8 @@ impl TenantTx<'_> {
                 users::updated_at.eq(Utc::now().naive_utc()),
             ))
             .execute(self.conn)?;
+        // Every session ends with it, not just on its next request.
+        self.delete_member_sessions(id, None)?;
         Ok(MemberChange::Changed)
     }
 

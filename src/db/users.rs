@@ -114,3 +114,13 @@ impl TenantTx<'_> {
         .transpose()
     }
 }
+
+impl TenantTx<'_> {
+    /// Changes a member's display name (their own account page).
+    pub fn rename_member(&mut self, id: &MemberId, name: &str) -> QueryResult<()> {
+        diesel::update(self.scope.users().filter(users::id.eq(id)))
+            .set((users::name.eq(name), users::updated_at.eq(super::now())))
+            .execute(self.conn)?;
+        Ok(())
+    }
+}

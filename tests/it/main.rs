@@ -16,6 +16,7 @@ mod proxies;
 mod races;
 mod rls;
 mod seed;
+mod sessions;
 mod signup;
 mod storage;
 mod team;

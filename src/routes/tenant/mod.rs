@@ -1,5 +1,6 @@
 //! Pages on a tenant's host.
 
+mod account;
 mod auth;
 mod companies;
 mod dashboard;
@@ -61,6 +62,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/password/reset/{token}",
         web::post().to(password::reset_password),
+    )
+    .route("/account", web::get().to(account::account_form))
+    .route("/account", web::post().to(account::update_account))
+    .route(
+        "/account/password",
+        web::post().to(account::change_password),
+    )
+    .route(
+        "/account/sessions/revoke-others",
+        web::post().to(account::revoke_other_sessions),
     )
     .route("/settings", web::get().to(settings::settings_form))
     .route("/settings", web::post().to(settings::update_settings))

@@ -184,6 +184,8 @@ pub(super) async fn reset_password(
                 return Ok(None);
             };
             tx.set_password(&member, &hash)?;
+            // Whoever held a session of this member (a stolen cookie too) is out.
+            tx.delete_member_sessions(&member, None)?;
             Ok(Some(member))
         })
         .await?;
