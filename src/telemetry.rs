@@ -1,4 +1,4 @@
-//! Tracing set-up: `init` for the binary, `init_for_test` for tests.
+//! Tracing set-up for the binary, and the request span every log line sits in.
 
 use tracing_subscriber::EnvFilter;
 
@@ -10,18 +10,6 @@ pub fn init() {
         .with_env_filter(filter)
         .with_target(false)
         .try_init();
-}
-
-/// For tests: quiet unless `TEST_LOG` is set, then written through the test writer
-/// so output lands beside the test that made it.
-pub fn init_for_test() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("debug"));
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_test_writer()
-            .try_init();
-    }
 }
 
 /// Runs blocking work on the blocking pool inside the caller's span, so its log

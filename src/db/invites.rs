@@ -300,16 +300,4 @@ impl TenantTx<'_> {
         let member = self.insert_member(&email, name, password_hash, invite.role)?;
         Ok(AcceptOutcome::Accepted(member))
     }
-
-    /// Moves an invite's expiry to `at` (tests prove that expired links are refused).
-    #[doc(hidden)]
-    pub fn set_invite_expiry_for_test(
-        &mut self,
-        email: &str,
-        at: NaiveDateTime,
-    ) -> QueryResult<usize> {
-        diesel::update(self.scope.invites().filter(invites::email.eq(email)))
-            .set(invites::expires_at.eq(at))
-            .execute(self.conn)
-    }
 }

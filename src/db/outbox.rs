@@ -317,16 +317,6 @@ impl TenantTx<'_> {
         .execute(self.conn)?;
         Ok(())
     }
-
-    /// Statuses of this tenant's mails, oldest first (tests watch the outbox).
-    #[doc(hidden)]
-    pub fn mail_statuses_for_test(&mut self) -> QueryResult<Vec<(String, i32)>> {
-        self.scope
-            .outbox()
-            .order(outbox::created_at.asc())
-            .select((outbox::status, outbox::attempts))
-            .load(self.conn)
-    }
 }
 
 impl PlatformTx<'_> {

@@ -109,46 +109,6 @@ impl<'c> TenantTx<'c> {
         }
         Ok(())
     }
-
-    /// Runs a raw, deliberately unscoped SQL statement inside this tenant's
-    /// transaction and returns the affected row count. PostgreSQL only: it exists so
-    /// that tests can prove that row-level security confines even unscoped SQL to
-    /// the tenant. Application code uses the typed, scoped methods.
-    #[doc(hidden)]
-    pub fn execute_unscoped_sql_under_rls(&mut self, sql: &str) -> QueryResult<usize> {
-        match self.conn {
-            DbConnection::Postgresql(pg) => diesel::sql_query(sql).execute(pg),
-            DbConnection::Sqlite(_) => Err(diesel::result::Error::QueryBuilderError(
-                "unscoped SQL is refused on SQLite, which has no row-level security".into(),
-            )),
-        }
-    }
-
-    /// Counts the rows of `table` that an unscoped `SELECT` sees inside this
-    /// tenant's transaction (PostgreSQL only; see above).
-    #[doc(hidden)]
-    pub fn count_unscoped_under_rls(&mut self, table: &str) -> QueryResult<i64> {
-        #[derive(QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        if !table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-            return Err(diesel::result::Error::QueryBuilderError(
-                "not a table name".into(),
-            ));
-        }
-        match self.conn {
-            DbConnection::Postgresql(pg) => {
-                diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-                    .get_result::<Count>(pg)
-                    .map(|c| c.n)
-            }
-            DbConnection::Sqlite(_) => Err(diesel::result::Error::QueryBuilderError(
-                "unscoped SQL is refused on SQLite, which has no row-level security".into(),
-            )),
-        }
-    }
 }
 
 /// A transaction outside any tenant: resolving hosts, signing up, finding

@@ -2,11 +2,16 @@
 //! SQLite file or a fresh PostgreSQL database, driven by a real HTTP client.
 //!
 //! Hosts are real names: a resolver sends every `*.localhost` to 127.0.0.1, so the
-//! cookie jar keeps each tenant's cookie to its own host, as a browser does.
+//! cookie jar keeps each tenant's cookie to its own host, as a browser does. A
+//! [`Browser`] also keeps the CSRF token of the last page it saw on each host, so a
+//! post needs no extra page view (which would also consume the session's flash).
 #![allow(dead_code)] // shared by every test module; not each uses every helper
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Once};
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Client, Response, StatusCode, redirect};
@@ -93,22 +98,125 @@ impl Resolve for LoopbackResolver {
     }
 }
 
-/// A browser-like client: its own cookie jar, no automatic redirects.
-pub fn new_client() -> Client {
-    Client::builder()
+/// A browser: an HTTP client with its own cookie jar that follows no redirects, and
+/// the CSRF token of the last page it was shown on each host, as a real browser has
+/// the token in the form it posts. Derefs to the `reqwest::Client` for requests that
+/// a test makes by hand. Clones share the jar and the tokens.
+#[derive(Clone)]
+pub struct Browser {
+    http: Client,
+    tokens: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl Deref for Browser {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.http
+    }
+}
+
+impl Browser {
+    /// The token of the last page seen on `host`, if it is still the session's.
+    pub fn token(&self, host: &str) -> Option<String> {
+        self.tokens.lock().unwrap().get(&token_key(host)).cloned()
+    }
+
+    fn remember(&self, host: &str, token: String) {
+        self.tokens.lock().unwrap().insert(token_key(host), token);
+    }
+
+    /// Forgets `host`'s token: logging in or out starts a session whose token no
+    /// page has shown yet. The helpers call this themselves; a test that logs in or
+    /// out by hand (`client.post(link)`) and then uses a helper must too.
+    pub fn forget(&self, host: &str) {
+        self.tokens.lock().unwrap().remove(&token_key(host));
+    }
+}
+
+/// A fresh browser: no cookies, no tokens.
+pub fn new_client() -> Browser {
+    let http = Client::builder()
         .redirect(redirect::Policy::none())
         .cookie_store(true)
         .dns_resolver(Arc::new(LoopbackResolver))
         .build()
-        .expect("building the test client")
+        .expect("building the test client");
+    Browser {
+        http,
+        tokens: Arc::default(),
+    }
+}
+
+/// Whether a request to `path` with `method` logs the session in or out, which
+/// gives it a new CSRF token: the login and logout forms, accepting an invite, a
+/// password reset (which logs out), and the signup hand-off.
+fn renews_session(method: &reqwest::Method, path: &str) -> bool {
+    if method == reqwest::Method::GET {
+        return path.contains("handoff=");
+    }
+    let path = path.split('?').next().unwrap_or(path);
+    path == "/login"
+        || path == "/logout"
+        || path.starts_with("/invite/")
+        || path.starts_with("/password/reset/")
+}
+
+/// The full host name for `host`: `localhost` for the apex, `{slug}.localhost` for a slug.
+fn host_name(host: &str) -> String {
+    if host.eq_ignore_ascii_case("localhost") || host.contains('.') {
+        host.to_owned()
+    } else {
+        format!("{host}.localhost")
+    }
+}
+
+/// The key of `host`'s token: host names are case-insensitive, as in the cookie jar.
+fn token_key(host: &str) -> String {
+    host_name(host).to_ascii_lowercase()
+}
+
+/// How long [`eventually`] waits before it gives up: generous, since a loaded
+/// machine can be slow, and a passing test returns as soon as it can.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Polls `check` until it answers `Ok`, for at most [`PATIENCE`], and returns that
+/// answer. `Err` describes what was seen instead; the panic shows the last one.
+pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Result<T, String>) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match check().await {
+            Ok(done) => return done,
+            Err(seen) if tokio::time::Instant::now() >= deadline => {
+                panic!("gave up after {PATIENCE:?} waiting for {what}; last seen: {seen}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// Test logs: quiet unless `TEST_LOG` is set, then at `RUST_LOG` (default `debug`)
+/// through the test writer, so that output lands beside the test that made it.
+fn init_test_log() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("debug"));
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
+    });
 }
 
 /// A running application and a client for it.
 pub struct TestApp {
     /// The port it listens on.
     pub port: u16,
-    /// The default client (cookie jar = one browser).
-    pub client: Client,
+    /// The default browser.
+    pub client: Browser,
     /// The database handle of the running app.
     pub db: Db,
     /// The configuration it was built from.
@@ -149,7 +257,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the application after `adjust` has edited its configuration.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
-    tenantry::telemetry::init_for_test();
+    init_test_log();
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut config, pg) = test_config(backend, &dir);
     adjust(&mut config);
@@ -192,12 +300,47 @@ pub fn location(response: &Response) -> String {
 impl TestApp {
     /// `http://{host}:{port}{path}`; `host` is `localhost` for the apex or a slug.
     pub fn url(&self, host: &str, path: &str) -> String {
-        let host = if host.eq_ignore_ascii_case("localhost") || host.contains('.') {
-            host.to_owned()
-        } else {
-            format!("{host}.localhost")
-        };
-        format!("http://{host}:{}{path}", self.port)
+        format!("http://{}:{}{path}", host_name(host), self.port)
+    }
+
+    /// Sends a request of `client` to `host` and notes what the answer means for the
+    /// browser's CSRF token there: a log-in or log-out voids it, and a page shows it.
+    async fn send(
+        &self,
+        client: &Browser,
+        host: &str,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Response {
+        let request = request.build().expect("building the request");
+        let method = request.method().clone();
+        let response = client.execute(request).await.unwrap_or_else(|e| {
+            panic!("{method} {path} failed: {e}");
+        });
+        if renews_session(&method, path) {
+            client.forget(host);
+        }
+        let is_html = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+        if !is_html {
+            return response;
+        }
+        // Read the page for its token, then hand the test an identical response.
+        let status = response.status();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("reading the page");
+        if let Some(token) = csrf_from(&String::from_utf8_lossy(&body)) {
+            client.remember(host, token);
+        }
+        let mut page = http::Response::new(body);
+        *page.status_mut() = status;
+        *page.version_mut() = version;
+        *page.headers_mut() = headers;
+        Response::from(page)
     }
 
     /// GET with the default client.
@@ -206,12 +349,9 @@ impl TestApp {
     }
 
     /// GET with a given client.
-    pub async fn get_with(&self, client: &Client, host: &str, path: &str) -> Response {
-        client
-            .get(self.url(host, path))
-            .send()
-            .await
-            .expect("GET failed")
+    pub async fn get_with(&self, client: &Browser, host: &str, path: &str) -> Response {
+        let request = client.get(self.url(host, path));
+        self.send(client, host, path, request).await
     }
 
     /// GET and return status and body.
@@ -224,17 +364,13 @@ impl TestApp {
     /// Posts a form without adding a CSRF token.
     pub async fn post_raw(
         &self,
-        client: &Client,
+        client: &Browser,
         host: &str,
         path: &str,
         fields: &[(&str, &str)],
     ) -> Response {
-        client
-            .post(self.url(host, path))
-            .form(fields)
-            .send()
-            .await
-            .expect("POST failed")
+        let request = client.post(self.url(host, path)).form(fields);
+        self.send(client, host, path, request).await
     }
 
     /// A current CSRF token of the default client's session on `host`.
@@ -242,19 +378,22 @@ impl TestApp {
         self.csrf_with(&self.client, host).await
     }
 
-    /// A current CSRF token of `client`'s session on `host`, read from a page with a form.
-    pub async fn csrf_with(&self, client: &Client, host: &str) -> String {
+    /// The CSRF token of `client`'s session on `host`: the one of the last page it
+    /// saw there. Only a session that has seen no page since it began, logged in or
+    /// logged out has none yet; then a page with a form is fetched for it.
+    pub async fn csrf_with(&self, client: &Browser, host: &str) -> String {
+        if let Some(token) = client.token(host) {
+            return token;
+        }
         let candidates: &[&str] = if host == "localhost" {
             &["/signup"]
         } else {
             &["/login", "/"]
         };
         for path in candidates {
-            let r = self.get_with(client, host, path).await;
-            if r.status() == StatusCode::OK {
-                if let Some(token) = csrf_from(&r.text().await.unwrap_or_default()) {
-                    return token;
-                }
+            self.get_with(client, host, path).await;
+            if let Some(token) = client.token(host) {
+                return token;
             }
         }
         panic!("no CSRF token found on {host}");
@@ -268,7 +407,7 @@ impl TestApp {
     /// Posts a form with `client`'s CSRF token added.
     pub async fn post_with(
         &self,
-        client: &Client,
+        client: &Browser,
         host: &str,
         path: &str,
         fields: &[(&str, &str)],
@@ -286,7 +425,7 @@ impl TestApp {
     }
 
     /// Signs up with a given client.
-    pub async fn sign_up_with(&self, client: &Client, slug: &str) -> Tenant {
+    pub async fn sign_up_with(&self, client: &Browser, slug: &str) -> Tenant {
         let tenant = Tenant::named(slug);
         let r = self
             .post_with(
@@ -309,6 +448,8 @@ impl TestApp {
             "{handoff}"
         );
         let r = client.get(&handoff).send().await.expect("hand-off");
+        // The hand-off logged this browser in on the new host.
+        client.forget(slug);
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&r), "/");
         tenant
@@ -317,7 +458,7 @@ impl TestApp {
     /// Logs `client` in on `slug`.
     pub async fn log_in_with(
         &self,
-        client: &Client,
+        client: &Browser,
         slug: &str,
         email: &str,
         password: &str,
@@ -448,15 +589,15 @@ impl TestApp {
             )
             .as_bytes(),
         );
-        self.client
+        let request = self
+            .client
             .post(self.url(host, "/leads/import"))
             .header(
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),
             )
-            .body(body)
-            .send()
+            .body(body);
+        self.send(&self.client, host, "/leads/import", request)
             .await
-            .expect("POST /leads/import failed")
     }
 }

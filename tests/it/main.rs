@@ -2,6 +2,7 @@
 //! PostgreSQL (see `helpers::both_backends!`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod direct;
 mod helpers;
 mod pg;
 mod smtp;

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, csrf_from, new_client, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, Browser, TestApp, csrf_from, new_client, spawn_app, spawn_app_with};
 
 /// The per-client log-in allowance (30 a minute) plus one.
 const PAST_CLIENT_LIMIT: usize = 31;
@@ -15,7 +15,7 @@ const PAST_CLIENT_LIMIT: usize = 31;
 /// machine cannot spread them past the allowance's refill. Their statuses.
 async fn bad_logins(
     app: &TestApp,
-    client: &reqwest::Client,
+    client: &Browser,
     token: &str,
     count: usize,
     forwarded_for: impl Fn(usize) -> String,
@@ -39,7 +39,7 @@ fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
     statuses.iter().filter(|s| **s == status).count()
 }
 
-async fn login_token(app: &TestApp, client: &reqwest::Client) -> String {
+async fn login_token(app: &TestApp, client: &Browser) -> String {
     let html = app
         .get_with(client, "acme", "/login")
         .await

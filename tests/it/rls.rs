@@ -3,48 +3,32 @@
 
 use diesel::connection::SimpleConnection;
 use reqwest::StatusCode;
-use tenantry::db::tenants::Tenant;
 use tenantry::startup::Application;
 
+use crate::direct::{tenant_id, unscoped_count, unscoped_execute};
 use crate::helpers::{Backend, new_client, postgres_enabled, spawn_app, test_config};
-
-async fn tenant(app: &crate::helpers::TestApp, slug: &'static str) -> Tenant {
-    app.db
-        .platform_read(move |tx| tx.find_tenant_by_slug(slug))
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unscoped_sql_inside_a_tenant_transaction_sees_only_that_tenant() {
     if !postgres_enabled() {
         return;
     }
-    // Arrange: two tenants, each with its admin.
+    // Arrange: two tenants, each with its admin. The SQL below goes over the test's
+    // own connection as the app role, in transactions that set `app.tenant_id` as the
+    // app's tenant transactions do.
     let app = spawn_app(Backend::Postgres).await;
     app.sign_up("acme").await;
     app.sign_up_with(&new_client(), "globex").await;
-    let acme = tenant(&app, "acme").await;
-    let globex = tenant(&app, "globex").await;
-    let globex_id = globex.scope.tenant_id().as_str().to_owned();
+    let mut conn = app.own_conn();
+    let acme = tenant_id(&mut conn, "acme");
+    let globex_id = tenant_id(&mut conn, "globex");
 
     // Act + Assert: an unscoped count sees one user (acme's), not two.
-    let seen = app
-        .db
-        .read(&acme.scope, |tx| tx.count_unscoped_under_rls("users"))
-        .await
-        .unwrap();
+    let seen = unscoped_count(&mut conn, Some(&acme), "users").unwrap();
     assert_eq!(seen, 1);
 
     // An unscoped UPDATE of every row touches only this tenant's row.
-    let updated = app
-        .db
-        .write(&acme.scope, |tx| {
-            tx.execute_unscoped_sql_under_rls("UPDATE users SET name = name")
-        })
-        .await
-        .unwrap();
+    let updated = unscoped_execute(&mut conn, &acme, "UPDATE users SET name = name").unwrap();
     assert_eq!(updated, 1);
 
     // Inserting a row for another tenant is refused by the policy's WITH CHECK.
@@ -52,41 +36,18 @@ async fn unscoped_sql_inside_a_tenant_transaction_sees_only_that_tenant() {
         "INSERT INTO users (tenant_id, id, email, name, password_hash, role, active, created_at, updated_at) \
          VALUES ('{globex_id}', 'intruder', 'x@x.test', 'X', 'x', 'member', true, now(), now())"
     );
-    let refused = app
-        .db
-        .write(&acme.scope, move |tx| {
-            tx.execute_unscoped_sql_under_rls(&insert)
-        })
-        .await;
+    let refused = unscoped_execute(&mut conn, &acme, &insert);
     let message = format!("{:?}", refused.expect_err("the insert must be refused"));
     assert!(message.contains("row-level security"), "{message}");
 
     // Moving acme's own row into globex is refused too.
     let moved = format!("UPDATE users SET tenant_id = '{globex_id}'");
-    let refused = app
-        .db
-        .write(&acme.scope, move |tx| {
-            tx.execute_unscoped_sql_under_rls(&moved)
-        })
-        .await;
+    let refused = unscoped_execute(&mut conn, &acme, &moved);
     assert!(refused.is_err());
 
     // Outside any tenant transaction, the app role sees no tenant rows at all.
-    let mut app_conn = {
-        use diesel::Connection;
-        diesel::PgConnection::establish(&app.pg.as_ref().unwrap().app_url().connection_string())
-            .unwrap()
-    };
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let bare: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM users")
-        .get_result(&mut app_conn)
-        .unwrap();
-    assert_eq!(bare.n, 0);
+    let bare = unscoped_count(&mut conn, None, "users").unwrap();
+    assert_eq!(bare, 0);
     // And both tenants still work.
     assert_eq!(app.get("globex", "/login").await.status(), StatusCode::OK);
 }

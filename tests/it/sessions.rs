@@ -2,15 +2,17 @@
 //! reset or change, or deactivation is logged out; the account page lists the
 //! member's sessions and ends the others.
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, csrf_from, location, new_client, spawn_app_with};
+use crate::helpers::{
+    Backend, Browser, TestApp, csrf_from, location, new_client, spawn_app_with,
+};
 use crate::smtp::SmtpServer;
 
 /// A logged-in browser and a copy of its session cookie, as a thief would take it.
 struct Login {
-    client: Client,
+    client: Browser,
     stolen_cookie: String,
 }
 

@@ -5,13 +5,13 @@
 #![allow(dead_code)] // shared by every test module; not each uses every helper
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use base64::Engine;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
+
+use crate::helpers::eventually;
 
 /// One message as delivered.
 #[derive(Clone, Debug)]
@@ -116,7 +116,6 @@ fn decode_qp(body: &str) -> String {
 #[derive(Default)]
 struct Inbox {
     messages: Mutex<Vec<Received>>,
-    arrived: Notify,
 }
 
 /// The test server. Dropping it stops it.
@@ -198,18 +197,14 @@ impl SmtpServer {
 
     /// Waits until `to` has received `count` messages; returns the latest one.
     pub async fn wait_for(&self, to: &str, count: usize) -> Received {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
+        eventually(&format!("message #{count} to {to}"), async || {
             let got = self.messages_to(to);
-            if got.len() >= count {
-                return got.last().cloned().unwrap();
+            match got.last() {
+                Some(latest) if got.len() >= count => Ok(latest.clone()),
+                _ => Err(format!("{} messages", got.len())),
             }
-            if tokio::time::Instant::now() > deadline {
-                panic!("no message #{count} to {to} within 20s (got {})", got.len());
-            }
-            let _ = tokio::time::timeout(Duration::from_millis(50), self.inbox.arrived.notified())
-                .await;
-        }
+        })
+        .await
     }
 }
 
@@ -282,7 +277,6 @@ async fn converse(stream: TcpStream, inbox: Arc<Inbox>) {
                 to: std::mem::take(&mut to),
                 data,
             });
-            inbox.arrived.notify_waiters();
             "250 OK queued\r\n".into()
         } else if upper == "RSET" {
             to.clear();

@@ -2,13 +2,14 @@
 //! password reset, the workspace finder, settings, and the outbox surviving a
 //! relay that is down.
 
-use std::time::Duration;
-
-use reqwest::{Client, StatusCode};
-use tenantry::db::TenantScope;
+use diesel::prelude::*;
+use reqwest::StatusCode;
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, location, new_client, spawn_app, spawn_app_with};
+use crate::direct::tables::{invites, outbox, platform_outbox};
+use crate::helpers::{
+    Backend, Browser, TestApp, eventually, location, new_client, spawn_app, spawn_app_with,
+};
 use crate::smtp::SmtpServer;
 
 async fn app_with_smtp(backend: Backend) -> (TestApp, SmtpServer) {
@@ -18,18 +19,27 @@ async fn app_with_smtp(backend: Backend) -> (TestApp, SmtpServer) {
     (app, smtp)
 }
 
-async fn scope_of(app: &TestApp, slug: &str) -> TenantScope {
-    let slug = slug.to_owned();
-    app.db
-        .platform_read(move |tx| tx.find_tenant_by_slug(&slug))
-        .await
-        .unwrap()
-        .unwrap()
-        .scope
+/// Statuses and attempt counts of `slug`'s mails, oldest first, read from the
+/// outbox table over the test's own connection.
+async fn mail_statuses(app: &TestApp, slug: &str) -> Vec<(String, i32)> {
+    app.with_tenant_conn(slug, |conn| {
+        outbox::table
+            .order(outbox::created_at.asc())
+            .select((outbox::status, outbox::attempts))
+            .load(conn)
+    })
+    .await
+    .unwrap()
 }
 
 /// The admin (default client) invites `email` on `slug`.
-async fn invite(app: &TestApp, client: &Client, slug: &str, email: &str, role: &str) -> StatusCode {
+async fn invite(
+    app: &TestApp,
+    client: &Browser,
+    slug: &str,
+    email: &str,
+    role: &str,
+) -> StatusCode {
     app.post_with(
         client,
         slug,
@@ -55,7 +65,7 @@ async fn invite_link(
 }
 
 /// Accepts an invite with a fresh browser; returns it logged in.
-async fn accept(_app: &TestApp, link: &str, name: &str, password: &str) -> Client {
+async fn accept(_app: &TestApp, link: &str, name: &str, password: &str) -> Browser {
     let client = new_client();
     let r = client.get(link).send().await.unwrap();
     let status = r.status();
@@ -88,7 +98,7 @@ fn id_after(html: &str, needle: &str, kind: &str) -> String {
     html[start..end].to_owned()
 }
 
-async fn team_html(app: &TestApp, client: &Client, slug: &str) -> String {
+async fn team_html(app: &TestApp, client: &Browser, slug: &str) -> String {
     let r = app.get_with(client, slug, "/team").await;
     assert_eq!(r.status(), StatusCode::OK);
     r.text().await.unwrap()
@@ -96,15 +106,15 @@ async fn team_html(app: &TestApp, client: &Client, slug: &str) -> String {
 
 /// Polls the admin's team page until it contains `needle`.
 async fn team_page_showing(app: &TestApp, slug: &str, needle: &str) -> String {
-    let mut page = String::new();
-    for _ in 0..100 {
-        page = team_html(app, &app.client, slug).await;
+    eventually(&format!("the team page to show {needle}"), async || {
+        let page = team_html(app, &app.client, slug).await;
         if page.contains(needle) {
-            return page;
+            Ok(page)
+        } else {
+            Err(page)
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the team page never showed {needle}: {page}");
+    })
+    .await
 }
 
 async fn an_invite_is_mailed_followed_and_logs_the_new_member_in(backend: Backend) {
@@ -252,14 +262,14 @@ async fn invite_links_are_void_when_revoked_expired_resent_or_on_another_host(ba
     // Expired: 404.
     invite(&app, &app.client, "acme", "dave@example.test", "member").await;
     let link = invite_link(&app, &smtp, "acme", "dave@example.test", 1).await;
-    let scope = scope_of(&app, "acme").await;
     let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
-    app.db
-        .write(&scope, move |tx| {
-            tx.set_invite_expiry_for_test("dave@example.test", past)
-        })
-        .await
-        .unwrap();
+    app.with_tenant_conn("acme", move |conn| {
+        diesel::update(invites::table.filter(invites::email.eq("dave@example.test")))
+            .set(invites::expires_at.eq(past))
+            .execute(conn)
+    })
+    .await
+    .unwrap();
     let r = new_client().get(&link).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(r.text().await.unwrap().contains("no longer valid"));
@@ -586,7 +596,18 @@ async fn password_reset_mails_a_single_use_link_and_answers_the_same_for_strange
         .log_in_with(&c, "acme", &t.admin_email, "a brand new password")
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    // Nothing went to the unknown address.
+    // Nothing went to the unknown address: the outbox, which keeps every mail with
+    // its status, never held one for it.
+    let recipients: Vec<String> = app
+        .with_tenant_conn("acme", |conn| {
+            outbox::table.select(outbox::recipient).load(conn)
+        })
+        .await
+        .unwrap();
+    assert!(
+        !recipients.iter().any(|r| r == "nobody@example.test"),
+        "{recipients:?}"
+    );
     assert!(smtp.messages_to("nobody@example.test").is_empty());
     // A reset link is void on another tenant's host.
     app.sign_up_with(&new_client(), "globex").await;
@@ -718,7 +739,25 @@ async fn find_mails_the_workspaces_of_an_address_and_answers_the_same_for_strang
     );
     assert!(text.contains(&app.url("acme", "/login")));
     assert!(!text.contains("initech"), "only this address's workspaces");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both requests have been answered, so whatever they queued is in the platform
+    // outbox, whose rows are deleted once delivered: once it is empty, every mail
+    // they caused has reached the relay.
+    eventually("the platform outbox to be delivered", async || {
+        let left: Vec<(String, String)> = app
+            .with_platform_conn(|conn| {
+                platform_outbox::table
+                    .select((platform_outbox::recipient, platform_outbox::status))
+                    .load(conn)
+            })
+            .await
+            .unwrap();
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{left:?}"))
+        }
+    })
+    .await;
     assert!(smtp.messages_to("nobody@example.test").is_empty());
 }
 
@@ -773,22 +812,18 @@ async fn an_invite_waits_in_the_outbox_while_smtp_is_down(backend: Backend) {
         StatusCode::SEE_OTHER
     );
     // Assert: it is kept, and tried more than once.
-    let scope = scope_of(&app, "acme").await;
-    let mut tries = 0;
-    for _ in 0..100 {
-        let statuses = app
-            .db
-            .read(&scope, |tx| tx.mail_statuses_for_test())
-            .await
-            .unwrap();
+    let tries = eventually("a retry while the relay is down", async || {
+        let statuses = mail_statuses(&app, "acme").await;
         assert_eq!(statuses.len(), 1);
         assert_eq!(statuses[0].0, "pending");
-        tries = statuses[0].1;
+        let tries = statuses[0].1;
         if tries >= 2 {
-            break;
+            Ok(tries)
+        } else {
+            Err(format!("{tries} attempts"))
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     assert!(tries >= 2, "retried while the relay was down");
     let page = team_html(&app, &app.client, "acme").await;
     assert!(page.contains("data-mail-status=\"pending\""));
@@ -850,21 +885,19 @@ async fn without_smtp_mail_is_written_to_files(backend: Backend) {
     app.sign_up("acme").await;
     invite(&app, &app.client, "acme", "bob@example.test", "member").await;
     let dir = app.config.mail_dir.clone();
-    for _ in 0..100 {
+    let eml = eventually("an .eml file", async || {
         let files: Vec<_> = std::fs::read_dir(&dir)
-            .map(|d| d.filter_map(Result::ok).collect())
+            .map(|d| d.filter_map(Result::ok).map(|f| f.path()).collect())
             .unwrap_or_default();
-        if let Some(f) = files
+        files
             .iter()
-            .find(|f| f.path().extension().is_some_and(|e| e == "eml"))
-        {
-            let eml = std::fs::read_to_string(f.path()).unwrap();
-            assert!(eml.contains("bob@example.test"));
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no .eml file written");
+            .find(|f| f.extension().is_some_and(|e| e == "eml"))
+            .cloned()
+            .ok_or_else(|| format!("files {files:?}"))
+    })
+    .await;
+    let eml = std::fs::read_to_string(eml).unwrap();
+    assert!(eml.contains("bob@example.test"));
 }
 
 both_backends!(
