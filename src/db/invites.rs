@@ -73,7 +73,7 @@ struct NewInvite<'a> {
     tenant_id: &'a TenantId,
     id: &'a InviteId,
     email: &'a str,
-    role: &'a str,
+    role: Role,
     token_hash: String,
     invited_by: &'a MemberId,
     expires_at: NaiveDateTime,
@@ -146,7 +146,7 @@ impl TenantTx<'_> {
                 tenant_id: &tenant_id,
                 id: &id,
                 email: email.as_str(),
-                role: role.as_str(),
+                role,
                 token_hash: hash_token(&random_token(TOKEN_BYTES)),
                 invited_by,
                 expires_at: super::after(now, ttl),
@@ -170,7 +170,7 @@ impl TenantTx<'_> {
                 invites::expires_at,
                 invites::created_at,
             ))
-            .load::<(InviteId, String, String, NaiveDateTime, NaiveDateTime)>(self.conn)?;
+            .load::<(InviteId, String, Role, NaiveDateTime, NaiveDateTime)>(self.conn)?;
         let ids: Vec<&InviteId> = rows.iter().map(|row| &row.0).collect();
         let mails = self
             .scope
@@ -179,24 +179,25 @@ impl TenantTx<'_> {
             .order(outbox::created_at.asc())
             .select((outbox::invite_id, outbox::status, outbox::last_error))
             .load::<(Option<InviteId>, String, Option<String>)>(self.conn)?;
-        rows.into_iter()
+        Ok(rows
+            .into_iter()
             .map(|(id, email, role, expires_at, created_at)| {
                 // The latest mail wins: they are ordered oldest first.
                 let latest = mails
                     .iter()
                     .rev()
                     .find(|(invite, _, _)| invite.as_ref() == Some(&id));
-                Ok(PendingInvite {
-                    role: super::role_from_db(&role, "invites.role")?,
+                PendingInvite {
+                    role,
                     mail_status: latest.map(|(_, status, _)| status.clone()),
                     mail_error: latest.and_then(|(_, _, error)| error.clone()),
                     id,
                     email,
                     expires_at,
                     created_at,
-                })
+                }
             })
-            .collect()
+            .collect())
     }
 
     /// An invite that is neither accepted nor revoked, by id (for resend).
@@ -205,16 +206,9 @@ impl TenantTx<'_> {
             .open_invites()
             .filter(invites::id.eq(id))
             .select((invites::id, invites::email, invites::role))
-            .first::<(InviteId, String, String)>(self.conn)
-            .optional()?
-            .map(|(id, email, role)| {
-                Ok(OpenInvite {
-                    id,
-                    email,
-                    role: super::role_from_db(&role, "invites.role")?,
-                })
-            })
-            .transpose()
+            .first::<(InviteId, String, Role)>(self.conn)
+            .optional()
+            .map(|row| row.map(|(id, email, role)| OpenInvite { id, email, role }))
     }
 
     /// Revokes an open invite; `false` when there is no such open invite here.
@@ -253,16 +247,9 @@ impl TenantTx<'_> {
             .filter(invites::token_hash.eq(hash_token(raw)))
             .filter(invites::expires_at.gt(now))
             .select((invites::id, invites::email, invites::role))
-            .first::<(InviteId, String, String)>(self.conn)
-            .optional()?
-            .map(|(id, email, role)| {
-                Ok(OpenInvite {
-                    id,
-                    email,
-                    role: super::role_from_db(&role, "invites.role")?,
-                })
-            })
-            .transpose()
+            .first::<(InviteId, String, Role)>(self.conn)
+            .optional()
+            .map(|row| row.map(|(id, email, role)| OpenInvite { id, email, role }))
     }
 
     /// Accepts an invite: marks it accepted and creates the member, in this one

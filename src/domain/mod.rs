@@ -4,12 +4,15 @@
 mod email;
 mod ids;
 mod lead;
+mod mail;
 mod role;
 mod slug;
+mod text_enum;
 
 pub use email::Email;
 pub use ids::{CompanyId, InviteId, LeadId, MemberId, NoteId, OutboxId, TenantId};
 pub use lead::{LeadStatus, MAX_MONEY_MINOR, display_money, format_money, parse_money};
+pub use mail::{MailPurpose, MailStatus};
 pub use role::Role;
 pub use slug::{Slug, SlugError};
 
