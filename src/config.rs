@@ -16,9 +16,9 @@
 //! | `DATABASE_POOL_SIZE` | 8 (SQLite) / 16 (PostgreSQL) | connections in the pool |
 //! | `RUST_LOG` | `info` | log filter (read by `telemetry`) |
 //!
-//! Not read from the environment (tests set them on `Config`): the mail worker's
-//! poll interval ([`DEFAULT_MAIL_POLL_INTERVAL`]) and how long an invite link lives
-//! ([`DEFAULT_INVITE_TTL`], 7 days).
+//! Not read from the environment (tests set it on `Config`): the mail worker's
+//! poll interval ([`DEFAULT_MAIL_POLL_INTERVAL`]). How long an invite link lives is
+//! not a setting: `db::invites::INVITE_TTL` (7 days, as SPEC says).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -55,8 +55,6 @@ pub const DEFAULT_MAIL_RETRY_BASE: Duration = Duration::from_secs(30);
 pub const MAIL_RETRY_MAX: Duration = Duration::from_secs(3600);
 /// How often the mail worker looks for due mail when nobody wakes it.
 pub const DEFAULT_MAIL_POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// How long an invite link stays valid after it is sent (SPEC: 7 days).
-pub const DEFAULT_INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Development or production; production refuses unsafe defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,8 +183,6 @@ pub struct Config {
     pub mail_retry_base: Duration,
     /// How often the mail worker polls when not woken.
     pub mail_poll_interval: Duration,
-    /// Lifetime of an invite link, counted from when its mail is sent.
-    pub invite_ttl: Duration,
     /// Proxies whose `X-Forwarded-For` names the client (see `crate::client`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -284,7 +280,6 @@ impl Config {
             mail_max_attempts,
             mail_retry_base,
             mail_poll_interval: DEFAULT_MAIL_POLL_INTERVAL,
-            invite_ttl: DEFAULT_INVITE_TTL,
             trusted_proxies,
         })
     }
@@ -317,7 +312,6 @@ impl Config {
             mail_max_attempts: DEFAULT_MAIL_MAX_ATTEMPTS,
             mail_retry_base: DEFAULT_MAIL_RETRY_BASE,
             mail_poll_interval: DEFAULT_MAIL_POLL_INTERVAL,
-            invite_ttl: DEFAULT_INVITE_TTL,
             trusted_proxies: Vec::new(),
         }
     }

@@ -2,7 +2,10 @@
 //!
 //! Requests never talk to SMTP. A handler renders its mail here and writes it to
 //! the outbox (`db::outbox`) in the same transaction as what caused it, then wakes
-//! the worker through [`MailWaker`]. The worker, spawned at start-up, also polls
+//! the worker through [`MailWaker`]. A mail with a link is rendered with
+//! [`TOKEN_PLACEHOLDER`] where the token goes; the worker mints the token when it
+//! claims the mail for a try, gives the database only its hash, and fills the raw
+//! token into that try's message alone. The worker, spawned at start-up, also polls
 //! every `mail_poll_interval`, so mail queued by another instance or left over from
 //! a restart goes out too. Each job names its tenant, and the worker reads and
 //! updates that mail inside that tenant's scope: there is no ambient tenant, and a
@@ -32,11 +35,17 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, MAIL_RETRY_MAX};
-use crate::db::Db;
-use crate::db::outbox::{Claim, Delivery, MailJob, OutgoingMail, TOKEN_PLACEHOLDER};
+use crate::db::invites::INVITE_TTL;
+use crate::db::outbox::{Claim, Delivery, MailJob, OutgoingMail};
 use crate::db::team::Workspace;
+use crate::db::tenants::Tenant;
+use crate::db::tokens::LinkToken;
+use crate::db::{Db, DbResult};
 use crate::domain::{Email, Role};
 use crate::error::{AppResult, error_chain};
+
+/// Stands for the link token in a queued mail's bodies and link.
+const TOKEN_PLACEHOLDER: &str = "TENANTRY-LINK-TOKEN";
 
 /// How long a claimed mail is held back from other tries while it is being sent.
 pub const MAIL_SEND_LEASE: Duration = Duration::from_secs(120);
@@ -105,17 +114,20 @@ struct FindHtml<'a> {
     workspaces: &'a [(String, String)],
 }
 
-/// The invite mail, with a placeholder where the link's token goes.
+/// The invite mail from `inviter`, with a placeholder where the link's token goes.
 pub fn invite_mail(
     config: &Config,
-    to: &Email,
-    org_name: &str,
-    slug: &str,
+    tenant: &Tenant,
     inviter: &str,
+    to: &Email,
     role: Role,
 ) -> AppResult<OutgoingMail> {
-    let link = format!("{}/invite/{TOKEN_PLACEHOLDER}", config.tenant_origin(slug));
-    let ttl_days = (config.invite_ttl.as_secs() / 86_400).max(1);
+    let org_name = tenant.name.as_str();
+    let link = format!(
+        "{}/invite/{TOKEN_PLACEHOLDER}",
+        config.tenant_origin(&tenant.slug)
+    );
+    let ttl_days = (INVITE_TTL.as_secs() / 86_400).max(1);
     Ok(OutgoingMail {
         to: to.as_str().to_owned(),
         subject: format!("You are invited to join {org_name} on Tenantry"),
@@ -140,15 +152,11 @@ pub fn invite_mail(
 }
 
 /// The password reset mail, with a placeholder where the link's token goes.
-pub fn reset_mail(
-    config: &Config,
-    to: &Email,
-    org_name: &str,
-    slug: &str,
-) -> AppResult<OutgoingMail> {
+pub fn reset_mail(config: &Config, tenant: &Tenant, to: &Email) -> AppResult<OutgoingMail> {
+    let org_name = tenant.name.as_str();
     let link = format!(
         "{}/password/reset/{TOKEN_PLACEHOLDER}",
-        config.tenant_origin(slug)
+        config.tenant_origin(&tenant.slug)
     );
     Ok(OutgoingMail {
         to: to.as_str().to_owned(),
@@ -165,6 +173,16 @@ pub fn reset_mail(
         .render()?,
         link: Some(link),
     })
+}
+
+/// A queued mail with `token` where its placeholder was.
+fn with_token(mail: OutgoingMail, token: &str) -> OutgoingMail {
+    OutgoingMail {
+        text: mail.text.replace(TOKEN_PLACEHOLDER, token),
+        html: mail.html.replace(TOKEN_PLACEHOLDER, token),
+        link: mail.link.map(|l| l.replace(TOKEN_PLACEHOLDER, token)),
+        ..mail
+    }
 }
 
 /// The workspace finder's mail: each workspace's name and address.
@@ -301,7 +319,6 @@ struct WorkerSettings {
     max_attempts: u32,
     retry_base: Duration,
     poll: Duration,
-    invite_ttl: Duration,
 }
 
 impl WorkerSettings {
@@ -319,7 +336,6 @@ pub fn spawn_worker(db: Db, config: &Config, waker: MailWaker) -> anyhow::Result
         max_attempts: config.mail_max_attempts.max(1),
         retry_base: config.mail_retry_base,
         poll: config.mail_poll_interval,
-        invite_ttl: config.invite_ttl,
     };
     Ok(tokio::spawn(async move {
         loop {
@@ -342,38 +358,71 @@ async fn deliver_due(db: &Db, mailer: &Mailer, settings: &WorkerSettings) {
         }
     };
     for job in jobs {
-        let id = job.id.clone();
+        let id = job.id().clone();
         if let Err(e) = deliver(db, mailer, settings, job).await {
             tracing::warn!(mail.id = %id, error = %error_chain(&e), "mail job failed");
         }
     }
 }
 
-/// Claims, sends and records one mail, each database step in its job's own tenant.
+/// Claims a job for one try. A tenant mail's link token is minted here, once per
+/// try: the claim stores only its hash, and the raw token goes into this try's
+/// message alone, so a retry or a resend voids the links of earlier mails.
+async fn claim(db: &Db, job: &MailJob) -> DbResult<Option<(OutgoingMail, u32)>> {
+    let (claim, token) = match job {
+        MailJob::Tenant { scope, id } => {
+            let token = LinkToken::mint();
+            let (id, hash) = (id.clone(), token.hash().clone());
+            let claim = db
+                .write(scope, move |tx| tx.claim_mail(&id, MAIL_SEND_LEASE, &hash))
+                .await?;
+            (claim, Some(token))
+        }
+        MailJob::Platform { id } => {
+            let id = id.clone();
+            let claim = db
+                .platform(move |tx| tx.claim_platform_mail(&id, MAIL_SEND_LEASE))
+                .await?;
+            (claim, None)
+        }
+    };
+    Ok(match claim {
+        Claim::Ready { mail, attempt } => {
+            let mail = match &token {
+                Some(token) => with_token(mail, token.raw()),
+                None => mail,
+            };
+            Some((mail, attempt))
+        }
+        Claim::Nothing => None,
+    })
+}
+
+/// Records how a try went, in the job's own tenant (or the platform outbox).
+async fn record(db: &Db, job: MailJob, delivery: Delivery) -> DbResult<()> {
+    match job {
+        MailJob::Tenant { scope, id } => {
+            db.write(&scope, move |tx| tx.record_delivery(&id, &delivery))
+                .await
+        }
+        MailJob::Platform { id } => {
+            db.platform(move |tx| tx.record_platform_delivery(&id, &delivery))
+                .await
+        }
+    }
+}
+
+/// Claims, sends and records one mail.
 async fn deliver(
     db: &Db,
     mailer: &Mailer,
     settings: &WorkerSettings,
     job: MailJob,
-) -> AppResult<()> {
-    let MailJob { scope, id } = job;
-    let claim_id = id.clone();
-    let ttl = settings.invite_ttl;
-    let claim = match &scope {
-        Some(scope) => {
-            db.write(scope, move |tx| {
-                tx.claim_mail(&claim_id, MAIL_SEND_LEASE, ttl)
-            })
-            .await?
-        }
-        None => {
-            db.platform(move |tx| tx.claim_platform_mail(&claim_id, MAIL_SEND_LEASE))
-                .await?
-        }
-    };
-    let Claim::Ready { mail, attempt } = claim else {
+) -> DbResult<()> {
+    let Some((mail, attempt)) = claim(db, &job).await? else {
         return Ok(());
     };
+    let id = job.id();
     let delivery = match mailer.send(&mail).await {
         Ok(()) => {
             tracing::info!(mail.id = %id, attempt, "mail delivered");
@@ -390,17 +439,7 @@ async fn deliver(
             Delivery::RetryAt(at, e.reason)
         }
     };
-    match scope {
-        Some(scope) => {
-            db.write(&scope, move |tx| tx.record_delivery(&id, &delivery))
-                .await?;
-        }
-        None => {
-            db.platform(move |tx| tx.record_platform_delivery(&id, &delivery))
-                .await?;
-        }
-    }
-    Ok(())
+    record(db, job, delivery).await
 }
 
 #[cfg(test)]
@@ -410,6 +449,7 @@ mod tests {
     #[test]
     fn html_bodies_escape_names_and_text_bodies_keep_them() {
         let link = "http://acme.crm.example/invite/TENANTRY-LINK-TOKEN";
+        assert!(link.ends_with(TOKEN_PLACEHOLDER));
         let html = InviteHtml {
             org_name: "<b>Acme</b> & Co",
             inviter: "Ann",
@@ -449,7 +489,6 @@ mod tests {
             max_attempts: 8,
             retry_base: Duration::from_secs(30),
             poll: Duration::from_secs(1),
-            invite_ttl: Duration::from_secs(1),
         };
         assert_eq!(s.backoff(1), Duration::from_secs(30));
         assert_eq!(s.backoff(2), Duration::from_secs(60));

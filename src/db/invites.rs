@@ -1,9 +1,10 @@
 //! Invitations to join a tenant (the `invites` table).
 //!
-//! An invite's link token is minted when its mail is sent ([`TenantTx::rotate_invite_token`]),
-//! not when the invite is created: the outbox then never holds a raw token, and a
-//! resend voids the link of every earlier mail. The token is looked up inside the
-//! tenant of the request, so a link is void on any other tenant's host by construction.
+//! An invite has no link until its mail is sent: the mail worker mints the token
+//! then and hands its hash to [`TenantTx::set_invite_link`]. The outbox therefore
+//! never holds a raw token, and each mail sent voids the link of every earlier one.
+//! The token is looked up inside the tenant of the request, so a link is void on any
+//! other tenant's host by construction.
 
 use std::time::Duration;
 
@@ -11,11 +12,27 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
 
+use super::outbox::{OutgoingMail, TenantMail};
 use super::schema::{invites, outbox};
 use super::scope::{TenantScope, TenantTx};
-use crate::db::tokens::TOKEN_BYTES;
-use crate::domain::{Email, InviteId, MemberId, Role, TenantId};
-use crate::secret::{hash_token, random_token};
+use super::tokens::TokenHash;
+use crate::domain::{Email, InviteId, MailStatus, MemberId, Role, TenantId};
+
+/// How long an invite link stays valid, counted from when its mail is sent (SPEC:
+/// 7 days). The one copy: the invite's expiry and the mail's wording both use it.
+pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The `token_hash` of an invite whose mail has not gone out yet. The column is
+/// required and unique per tenant, so the marker carries the invite's id; it
+/// contains a `:`, which no hex SHA-256 does, so no link can ever match it.
+fn no_link_yet(id: &InviteId) -> String {
+    format!("unsent:{id}")
+}
+
+/// When an invite made or mailed at `now` stops working.
+fn expiry_from(now: NaiveDateTime) -> NaiveDateTime {
+    super::after(now, INVITE_TTL)
+}
 
 /// An invite that can still be accepted, as the acceptance page shows it.
 #[derive(Clone, Debug)]
@@ -41,8 +58,8 @@ pub struct PendingInvite {
     pub expires_at: NaiveDateTime,
     /// When the invite was made.
     pub created_at: NaiveDateTime,
-    /// Status of its latest mail: `pending`, `sent`, `failed` (or `cancelled`).
-    pub mail_status: Option<String>,
+    /// Status of its latest mail, if it has one.
+    pub mail_status: Option<MailStatus>,
     /// Why the latest mail failed, if it did.
     pub mail_error: Option<String>,
 }
@@ -73,7 +90,7 @@ struct NewInvite<'a> {
     tenant_id: &'a TenantId,
     id: &'a InviteId,
     email: &'a str,
-    role: &'a str,
+    role: Role,
     token_hash: String,
     invited_by: &'a MemberId,
     expires_at: NaiveDateTime,
@@ -119,15 +136,14 @@ impl TenantTx<'_> {
         })
     }
 
-    /// Records an invite (call [`TenantTx::check_invitable`] first). Its token is
-    /// minted when the mail goes out; until then the stored hash is of a random
-    /// value nobody knows.
+    /// Records an invite (call [`TenantTx::check_invitable`] first). It gets its
+    /// link when its mail goes out; its expiry counts from now until then, so that
+    /// the team page and [`TenantTx::check_invitable`] see it as open meanwhile.
     pub fn create_invite(
         &mut self,
         email: &Email,
         role: Role,
         invited_by: &MemberId,
-        ttl: Duration,
     ) -> QueryResult<InviteId> {
         let now = Utc::now().naive_utc();
         // Expired invites to the same address are superseded, so the team page
@@ -146,10 +162,10 @@ impl TenantTx<'_> {
                 tenant_id: &tenant_id,
                 id: &id,
                 email: email.as_str(),
-                role: role.as_str(),
-                token_hash: hash_token(&random_token(TOKEN_BYTES)),
+                role,
+                token_hash: no_link_yet(&id),
                 invited_by,
-                expires_at: super::after(now, ttl),
+                expires_at: expiry_from(now),
                 created_at: now,
             })
             .execute(self.conn)?;
@@ -170,7 +186,7 @@ impl TenantTx<'_> {
                 invites::expires_at,
                 invites::created_at,
             ))
-            .load::<(InviteId, String, String, NaiveDateTime, NaiveDateTime)>(self.conn)?;
+            .load::<(InviteId, String, Role, NaiveDateTime, NaiveDateTime)>(self.conn)?;
         let ids: Vec<&InviteId> = rows.iter().map(|row| &row.0).collect();
         let mails = self
             .scope
@@ -178,25 +194,26 @@ impl TenantTx<'_> {
             .filter(outbox::invite_id.assume_not_null().eq_any(ids))
             .order(outbox::created_at.asc())
             .select((outbox::invite_id, outbox::status, outbox::last_error))
-            .load::<(Option<InviteId>, String, Option<String>)>(self.conn)?;
-        rows.into_iter()
+            .load::<(Option<InviteId>, MailStatus, Option<String>)>(self.conn)?;
+        Ok(rows
+            .into_iter()
             .map(|(id, email, role, expires_at, created_at)| {
                 // The latest mail wins: they are ordered oldest first.
                 let latest = mails
                     .iter()
                     .rev()
                     .find(|(invite, _, _)| invite.as_ref() == Some(&id));
-                Ok(PendingInvite {
-                    role: super::role_from_db(&role, "invites.role")?,
-                    mail_status: latest.map(|(_, status, _)| status.clone()),
+                PendingInvite {
+                    role,
+                    mail_status: latest.map(|(_, status, _)| *status),
                     mail_error: latest.and_then(|(_, _, error)| error.clone()),
                     id,
                     email,
                     expires_at,
                     created_at,
-                })
+                }
             })
-            .collect()
+            .collect())
     }
 
     /// An invite that is neither accepted nor revoked, by id (for resend).
@@ -205,16 +222,9 @@ impl TenantTx<'_> {
             .open_invites()
             .filter(invites::id.eq(id))
             .select((invites::id, invites::email, invites::role))
-            .first::<(InviteId, String, String)>(self.conn)
-            .optional()?
-            .map(|(id, email, role)| {
-                Ok(OpenInvite {
-                    id,
-                    email,
-                    role: super::role_from_db(&role, "invites.role")?,
-                })
-            })
-            .transpose()
+            .first::<(InviteId, String, Role)>(self.conn)
+            .optional()
+            .map(|row| row.map(|(id, email, role)| OpenInvite { id, email, role }))
     }
 
     /// Revokes an open invite; `false` when there is no such open invite here.
@@ -226,23 +236,37 @@ impl TenantTx<'_> {
         Ok(updated == 1)
     }
 
-    /// Mints a fresh link token for an open invite and restarts its lifetime; the
-    /// links of earlier mails stop working. `None` when the invite was accepted or
-    /// revoked meanwhile. Returns the raw token for the mail only.
-    pub fn rotate_invite_token(
-        &mut self,
-        id: &InviteId,
-        ttl: Duration,
-    ) -> QueryResult<Option<String>> {
-        let raw = random_token(TOKEN_BYTES);
+    /// Gives an open invite the link whose token hashes to `hash` and restarts its
+    /// lifetime; the links of earlier mails stop working. `false` when the invite
+    /// was accepted or revoked meanwhile.
+    pub fn set_invite_link(&mut self, id: &InviteId, hash: &TokenHash) -> QueryResult<bool> {
         let now = Utc::now().naive_utc();
         let updated = diesel::update(self.scope.open_invites().filter(invites::id.eq(id)))
             .set((
-                invites::token_hash.eq(hash_token(&raw)),
-                invites::expires_at.eq(super::after(now, ttl)),
+                invites::token_hash.eq(hash.as_str()),
+                invites::expires_at.eq(expiry_from(now)),
             ))
             .execute(self.conn)?;
-        Ok((updated == 1).then_some(raw))
+        Ok(updated == 1)
+    }
+
+    /// Queues `mail` for an open invite, first cancelling its unsent mails, so that
+    /// only the newest mail's link will work. `false` (and nothing queued) when the
+    /// invite is no longer open. Creating and resending an invite both end here.
+    pub fn queue_invite_mail(&mut self, id: &InviteId, mail: &OutgoingMail) -> QueryResult<bool> {
+        let open = self
+            .scope
+            .open_invites()
+            .filter(invites::id.eq(id))
+            .select(invites::id)
+            .first::<InviteId>(self.conn)
+            .optional()?;
+        if open.is_none() {
+            return Ok(false);
+        }
+        self.cancel_pending_invite_mails(id)?;
+        self.enqueue_mail(&TenantMail::Invite(id.clone()), mail)?;
+        Ok(true)
     }
 
     /// The open, unexpired invite that this link token belongs to, in this tenant.
@@ -250,19 +274,12 @@ impl TenantTx<'_> {
         let now = Utc::now().naive_utc();
         self.scope
             .open_invites()
-            .filter(invites::token_hash.eq(hash_token(raw)))
+            .filter(invites::token_hash.eq(TokenHash::of(raw).as_str()))
             .filter(invites::expires_at.gt(now))
             .select((invites::id, invites::email, invites::role))
-            .first::<(InviteId, String, String)>(self.conn)
-            .optional()?
-            .map(|(id, email, role)| {
-                Ok(OpenInvite {
-                    id,
-                    email,
-                    role: super::role_from_db(&role, "invites.role")?,
-                })
-            })
-            .transpose()
+            .first::<(InviteId, String, Role)>(self.conn)
+            .optional()
+            .map(|row| row.map(|(id, email, role)| OpenInvite { id, email, role }))
     }
 
     /// Accepts an invite: marks it accepted and creates the member, in this one

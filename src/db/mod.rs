@@ -120,13 +120,6 @@ pub fn after(at: chrono::NaiveDateTime, d: std::time::Duration) -> chrono::Naive
         .unwrap_or(chrono::NaiveDateTime::MAX)
 }
 
-/// A role read from a `role` column; anything else is a deserialization error that
-/// names the column.
-fn role_from_db(raw: &str, column: &str) -> QueryResult<crate::domain::Role> {
-    raw.parse()
-        .map_err(|e| diesel::result::Error::DeserializationError(format!("{column}: {e}").into()))
-}
-
 /// Opens connections of the backend that the URL names.
 #[derive(Debug)]
 pub struct ConnManager {
@@ -349,6 +342,5 @@ mod tests {
             at + chrono::TimeDelta::seconds(60)
         );
         assert_eq!(after(at, Duration::MAX), chrono::NaiveDateTime::MAX);
-        assert!(role_from_db("owner", "users.role").is_err());
     }
 }

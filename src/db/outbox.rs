@@ -7,26 +7,28 @@
 //! updates the mail inside that tenant's scope. Mail that belongs to no tenant
 //! (the workspace finder's list) lives in `platform_outbox`.
 //!
-//! A mail with a link has [`TOKEN_PLACEHOLDER`] where the link's token goes. The
-//! token is minted when the mail is claimed for sending, so a raw token is never
-//! stored, and a retried or resent mail carries a fresh one.
+//! A mail with a link is stored as the mail module composed it, with a placeholder
+//! where the token goes. When a tenant mail is claimed for a try, the worker hands
+//! in the hash of a token it has just minted, and the claim stores it where the
+//! mail's purpose looks for it (the invite, or a new reset token): a raw token is
+//! never stored, and a retried or resent mail voids the links of earlier ones.
+//! The tenant and the platform outbox share one claim path (`claim`); only the
+//! queries that name their table differ.
 
-use std::time::Duration;
+mod claim;
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{mail_queue, outbox, platform_outbox};
 use super::scope::{PlatformTx, TenantScope, TenantTx};
-use crate::db::tokens::TokenPurpose;
-use crate::domain::{InviteId, MemberId, OutboxId, TenantId};
+use crate::domain::{InviteId, MailPurpose, MailStatus, MemberId, OutboxId, TenantId};
 
-/// Stands for the link token in a queued mail's bodies and link.
-pub const TOKEN_PLACEHOLDER: &str = "TENANTRY-LINK-TOKEN";
 /// Longest failure reason kept on a mail.
 const MAX_ERROR_LEN: usize = 500;
 
-/// A rendered mail, ready to queue or to send.
+/// A rendered mail, ready to queue or to send. A queued mail's bodies and link may
+/// hold the mail module's token placeholder; this layer stores them as given.
 #[derive(Clone, Debug)]
 pub struct OutgoingMail {
     /// Recipient address.
@@ -41,22 +43,48 @@ pub struct OutgoingMail {
     pub link: Option<String>,
 }
 
-/// What a tenant mail is for; decides which token is minted at send time.
+/// Which tenant mail this is, with the row its link is for.
 #[derive(Clone, Debug)]
-pub enum MailPurpose {
-    /// An invite; its token is rotated when the mail is sent.
+pub enum TenantMail {
+    /// An invite; sending the mail gives the invite its link.
     Invite(InviteId),
-    /// A password reset for a member; a reset token is issued when the mail is sent.
+    /// A password reset for a member; sending the mail issues a reset token.
     PasswordReset(MemberId),
 }
 
-/// One due mail: which tenant it belongs to (none for platform mail) and its id.
+impl TenantMail {
+    fn purpose(&self) -> MailPurpose {
+        match self {
+            TenantMail::Invite(_) => MailPurpose::Invite,
+            TenantMail::PasswordReset(_) => MailPurpose::PasswordReset,
+        }
+    }
+}
+
+/// One due mail, in the outbox it lives in.
 #[derive(Clone, Debug)]
-pub struct MailJob {
-    /// The tenant whose outbox holds the mail; `None` for the platform outbox.
-    pub scope: Option<TenantScope>,
-    /// The mail's id.
-    pub id: OutboxId,
+pub enum MailJob {
+    /// A mail in a tenant's outbox, read and updated inside that tenant's scope.
+    Tenant {
+        /// The tenant whose outbox holds the mail.
+        scope: TenantScope,
+        /// The mail's id.
+        id: OutboxId,
+    },
+    /// A mail in the platform outbox (the workspace finder's list).
+    Platform {
+        /// The mail's id.
+        id: OutboxId,
+    },
+}
+
+impl MailJob {
+    /// The mail's id, in whichever outbox.
+    pub fn id(&self) -> &OutboxId {
+        match self {
+            MailJob::Tenant { id, .. } | MailJob::Platform { id } => id,
+        }
+    }
 }
 
 /// What claiming a job found.
@@ -64,7 +92,7 @@ pub struct MailJob {
 pub enum Claim {
     /// Send this; it is the `attempt`-th try.
     Ready {
-        /// The mail with its token in place.
+        /// The mail as queued (a placeholder where a link's token goes).
         mail: OutgoingMail,
         /// 1 for the first try.
         attempt: u32,
@@ -89,7 +117,7 @@ pub enum Delivery {
 struct NewOutboxRow<'a> {
     tenant_id: &'a TenantId,
     id: &'a OutboxId,
-    purpose: &'static str,
+    purpose: MailPurpose,
     invite_id: Option<&'a InviteId>,
     user_id: Option<&'a MemberId>,
     recipient: &'a str,
@@ -97,7 +125,7 @@ struct NewOutboxRow<'a> {
     body_text: &'a str,
     body_html: &'a str,
     link: Option<&'a str>,
-    status: &'static str,
+    status: MailStatus,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     created_at: NaiveDateTime,
@@ -111,25 +139,10 @@ struct NewPlatformRow<'a> {
     subject: &'a str,
     body_text: &'a str,
     body_html: &'a str,
-    status: &'static str,
+    status: MailStatus,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     created_at: NaiveDateTime,
-}
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-struct OutboxRow {
-    purpose: String,
-    invite_id: Option<InviteId>,
-    user_id: Option<MemberId>,
-    recipient: String,
-    subject: String,
-    body_text: String,
-    body_html: String,
-    link: Option<String>,
-    status: String,
-    attempts: i32,
 }
 
 fn truncate(reason: &str) -> String {
@@ -140,21 +153,21 @@ impl TenantTx<'_> {
     /// Queues a mail in this tenant's outbox, due now.
     pub fn enqueue_mail(
         &mut self,
-        purpose: &MailPurpose,
+        about: &TenantMail,
         mail: &OutgoingMail,
     ) -> QueryResult<OutboxId> {
         let now = Utc::now().naive_utc();
         let id = OutboxId::generate();
         let tenant_id = self.scope.tenant_id().clone();
-        let (name, invite_id, user_id) = match purpose {
-            MailPurpose::Invite(invite) => ("invite", Some(invite), None),
-            MailPurpose::PasswordReset(member) => ("password_reset", None, Some(member)),
+        let (invite_id, user_id) = match about {
+            TenantMail::Invite(invite) => (Some(invite), None),
+            TenantMail::PasswordReset(member) => (None, Some(member)),
         };
         diesel::insert_into(outbox::table)
             .values(NewOutboxRow {
                 tenant_id: &tenant_id,
                 id: &id,
-                purpose: name,
+                purpose: about.purpose(),
                 invite_id,
                 user_id,
                 recipient: &mail.to,
@@ -162,7 +175,7 @@ impl TenantTx<'_> {
                 body_text: &mail.text,
                 body_html: &mail.html,
                 link: mail.link.as_deref(),
-                status: "pending",
+                status: MailStatus::Pending,
                 attempts: 0,
                 next_attempt_at: now,
                 created_at: now,
@@ -185,88 +198,20 @@ impl TenantTx<'_> {
             .scope
             .outbox()
             .filter(outbox::invite_id.eq(invite))
-            .filter(outbox::status.eq("pending"))
+            .filter(outbox::status.eq(MailStatus::Pending))
             .select(outbox::id)
             .load::<OutboxId>(self.conn)?;
         for id in pending {
-            self.finish_mail(&id, "cancelled", None)?;
+            self.finish_mail(&id, MailStatus::Cancelled, None)?;
         }
         Ok(())
-    }
-
-    /// Claims a due mail for one try: counts the attempt, pushes its due time out by
-    /// `lease` (so a crash mid-send retries later, and nobody else picks it up
-    /// meanwhile), and mints the link token its purpose needs.
-    ///
-    /// The claim is a conditional update on the attempt count of a mail that is
-    /// still due, so of two workers that race for one mail (two instances), only
-    /// one gets it: the other finds the count changed or the due time moved.
-    pub fn claim_mail(
-        &mut self,
-        id: &OutboxId,
-        lease: Duration,
-        invite_ttl: Duration,
-    ) -> QueryResult<Claim> {
-        let now = Utc::now().naive_utc();
-        let row = self
-            .scope
-            .outbox()
-            .filter(outbox::id.eq(id))
-            .select(OutboxRow::as_select())
-            .first(self.conn)
-            .optional()?;
-        let Some(row) = row.filter(|r| r.status == "pending") else {
-            self.unqueue(id)?;
-            return Ok(Claim::Nothing);
-        };
-        let attempt = row.attempts.saturating_add(1);
-        let claimed = diesel::update(
-            self.scope
-                .outbox()
-                .filter(outbox::id.eq(id))
-                .filter(outbox::status.eq("pending"))
-                .filter(outbox::attempts.eq(row.attempts))
-                .filter(outbox::next_attempt_at.le(now)),
-        )
-        .set((
-            outbox::attempts.eq(attempt),
-            outbox::next_attempt_at.eq(super::after(now, lease)),
-        ))
-        .execute(self.conn)?;
-        if claimed != 1 {
-            return Ok(Claim::Nothing);
-        }
-        self.reschedule(id, super::after(now, lease))?;
-        let token = match (row.purpose.as_str(), &row.invite_id, &row.user_id) {
-            ("invite", Some(invite), _) => self.rotate_invite_token(invite, invite_ttl)?,
-            ("password_reset", _, Some(member)) => match self.find_member(member)? {
-                Some(m) if m.active => Some(self.issue_token(member, TokenPurpose::PasswordReset)?),
-                _ => None,
-            },
-            _ => None,
-        };
-        let Some(token) = token else {
-            // The invite was revoked or accepted, or the member left: nothing to say.
-            self.finish_mail(id, "cancelled", None)?;
-            return Ok(Claim::Nothing);
-        };
-        Ok(Claim::Ready {
-            mail: OutgoingMail {
-                to: row.recipient,
-                subject: row.subject,
-                text: row.body_text.replace(TOKEN_PLACEHOLDER, &token),
-                html: row.body_html.replace(TOKEN_PLACEHOLDER, &token),
-                link: row.link.map(|l| l.replace(TOKEN_PLACEHOLDER, &token)),
-            },
-            attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
-        })
     }
 
     /// Records how a try went.
     pub fn record_delivery(&mut self, id: &OutboxId, delivery: &Delivery) -> QueryResult<()> {
         match delivery {
-            Delivery::Sent => self.finish_mail(id, "sent", None),
-            Delivery::Failed(reason) => self.finish_mail(id, "failed", Some(reason)),
+            Delivery::Sent => self.finish_mail(id, MailStatus::Sent, None),
+            Delivery::Failed(reason) => self.finish_mail(id, MailStatus::Failed, Some(reason)),
             Delivery::RetryAt(at, reason) => {
                 diesel::update(self.scope.outbox().filter(outbox::id.eq(id)))
                     .set((
@@ -282,11 +227,11 @@ impl TenantTx<'_> {
     fn finish_mail(
         &mut self,
         id: &OutboxId,
-        status: &str,
+        status: MailStatus,
         reason: Option<&str>,
     ) -> QueryResult<()> {
         let now = Utc::now().naive_utc();
-        let sent_at = (status == "sent").then_some(now);
+        let sent_at = (status == MailStatus::Sent).then_some(now);
         diesel::update(self.scope.outbox().filter(outbox::id.eq(id)))
             .set((
                 outbox::status.eq(status),
@@ -331,7 +276,7 @@ impl PlatformTx<'_> {
                 subject: &mail.subject,
                 body_text: &mail.text,
                 body_html: &mail.html,
-                status: "pending",
+                status: MailStatus::Pending,
                 attempts: 0,
                 next_attempt_at: now,
                 created_at: now,
@@ -350,7 +295,7 @@ impl PlatformTx<'_> {
             .select((mail_queue::tenant_id, mail_queue::outbox_id))
             .load::<(TenantId, OutboxId)>(self.conn)?;
         let platform_jobs = platform_outbox::table
-            .filter(platform_outbox::status.eq("pending"))
+            .filter(platform_outbox::status.eq(MailStatus::Pending))
             .filter(platform_outbox::next_attempt_at.le(now))
             .order(platform_outbox::next_attempt_at.asc())
             .limit(limit)
@@ -358,62 +303,12 @@ impl PlatformTx<'_> {
             .load::<OutboxId>(self.conn)?;
         Ok(tenant_jobs
             .into_iter()
-            .map(|(tenant, id)| MailJob {
-                scope: Some(TenantScope::new(tenant)),
+            .map(|(tenant, id)| MailJob::Tenant {
+                scope: TenantScope::new(tenant),
                 id,
             })
-            .chain(
-                platform_jobs
-                    .into_iter()
-                    .map(|id| MailJob { scope: None, id }),
-            )
+            .chain(platform_jobs.into_iter().map(|id| MailJob::Platform { id }))
             .collect())
-    }
-
-    /// Claims a due platform mail for one try (see [`TenantTx::claim_mail`]).
-    pub fn claim_platform_mail(&mut self, id: &OutboxId, lease: Duration) -> QueryResult<Claim> {
-        let row = platform_outbox::table
-            .filter(platform_outbox::id.eq(id))
-            .filter(platform_outbox::status.eq("pending"))
-            .select((
-                platform_outbox::recipient,
-                platform_outbox::subject,
-                platform_outbox::body_text,
-                platform_outbox::body_html,
-                platform_outbox::attempts,
-            ))
-            .first::<(String, String, String, String, i32)>(self.conn)
-            .optional()?;
-        let Some((to, subject, text, html, attempts)) = row else {
-            return Ok(Claim::Nothing);
-        };
-        let now = Utc::now().naive_utc();
-        let attempt = attempts.saturating_add(1);
-        let claimed = diesel::update(
-            platform_outbox::table
-                .filter(platform_outbox::id.eq(id))
-                .filter(platform_outbox::status.eq("pending"))
-                .filter(platform_outbox::attempts.eq(attempts))
-                .filter(platform_outbox::next_attempt_at.le(now)),
-        )
-        .set((
-            platform_outbox::attempts.eq(attempt),
-            platform_outbox::next_attempt_at.eq(super::after(now, lease)),
-        ))
-        .execute(self.conn)?;
-        if claimed != 1 {
-            return Ok(Claim::Nothing);
-        }
-        Ok(Claim::Ready {
-            mail: OutgoingMail {
-                to,
-                subject,
-                text,
-                html,
-                link: None,
-            },
-            attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
-        })
     }
 
     /// Records how a try of a platform mail went. A delivered one is deleted: it
@@ -433,7 +328,7 @@ impl PlatformTx<'_> {
                 // of one address: keep the failure, not the personal data.
                 diesel::update(row)
                     .set((
-                        platform_outbox::status.eq("failed"),
+                        platform_outbox::status.eq(MailStatus::Failed),
                         platform_outbox::last_error.eq(Some(truncate(reason))),
                         platform_outbox::recipient.eq(""),
                         platform_outbox::body_text.eq(""),

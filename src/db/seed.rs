@@ -149,7 +149,7 @@ impl TenantTx<'_> {
                 email,
                 name,
                 password_hash,
-                role: if i == 0 { Role::Admin } else { Role::Member }.as_str(),
+                role: if i == 0 { Role::Admin } else { Role::Member },
                 active: true,
                 created_at: at,
                 updated_at: at,

@@ -109,13 +109,10 @@ impl TenantTx<'_> {
             .select((SessionInfo::as_select(), MemberRow::as_select()))
             .first::<(SessionInfo, MemberRow)>(self.conn)
             .optional()?;
-        row.map(|(session, member)| {
-            Ok(SessionMember {
-                session,
-                member: Member::try_from(member)?,
-            })
-        })
-        .transpose()
+        Ok(row.map(|(session, member)| SessionMember {
+            session,
+            member: Member::from(member),
+        }))
     }
 
     /// Moves a session's last-seen time to now.

@@ -43,26 +43,25 @@ impl TenantTx<'_> {
                 users::role,
                 users::active,
             ))
-            .load::<(MemberId, String, String, String, bool)>(self.conn)?
-            .into_iter()
-            .map(|(id, email, name, role, active)| {
-                let role = super::role_from_db(&role, "users.role")?;
-                Ok(Member {
-                    id,
-                    email,
-                    name,
-                    role,
-                    active,
-                })
+            .load::<(MemberId, String, String, Role, bool)>(self.conn)
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|(id, email, name, role, active)| Member {
+                        id,
+                        email,
+                        name,
+                        role,
+                        active,
+                    })
+                    .collect()
             })
-            .collect()
     }
 
     fn count_active_admins(&mut self) -> QueryResult<i64> {
         self.scope
             .users()
             .filter(users::active.eq(true))
-            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::role.eq(Role::Admin))
             .select(count_star())
             .first(self.conn)
     }
@@ -82,7 +81,7 @@ impl TenantTx<'_> {
         }
         diesel::update(self.scope.users().filter(users::id.eq(id)))
             .set((
-                users::role.eq(role.as_str()),
+                users::role.eq(role),
                 users::updated_at.eq(Utc::now().naive_utc()),
             ))
             .execute(self.conn)?;

@@ -1,6 +1,8 @@
-//! Single-use tokens for links: the signup hand-off and password resets.
+//! Single-use tokens for links: the signup hand-off and password resets, and the
+//! [`LinkToken`] that every link (invites too) is made of.
 //!
-//! The raw token goes into the link and is never stored; the table keeps its SHA-256.
+//! The raw token goes into the link and is never stored; the table keeps its SHA-256,
+//! a [`TokenHash`], which only a raw token can be turned into.
 //! A token is looked up inside the tenant of the request, so a link is void on any
 //! other tenant's host by construction.
 
@@ -9,29 +11,70 @@ use diesel::prelude::*;
 
 use super::schema::auth_tokens;
 use super::scope::TenantTx;
-use crate::domain::{MemberId, TenantId};
+use crate::domain::{MemberId, TenantId, text_enum};
 use crate::secret::{hash_token, random_token};
 
 /// Random bytes in a token: 256 bits, well over the 128 the spec asks.
 pub const TOKEN_BYTES: usize = 32;
 
-/// What a token is for; each kind has its own lifetime.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenPurpose {
-    /// Carries a new admin from the apex to their new host after signup.
-    Handoff,
-    /// A password reset link.
-    PasswordReset,
+/// What is stored of a link token: its SHA-256, hex.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    /// The hash of a raw token (to store it, or to look it up).
+    pub fn of(raw: &str) -> Self {
+        Self(hash_token(raw))
+    }
+
+    /// The hash as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A fresh link token: the raw value goes into one link, only its hash is stored.
+/// No `Debug`, so the raw value cannot end up in a log line by accident.
+pub struct LinkToken {
+    raw: String,
+    hash: TokenHash,
+}
+
+impl LinkToken {
+    /// A new random token.
+    pub fn mint() -> Self {
+        let raw = random_token(TOKEN_BYTES);
+        let hash = TokenHash::of(&raw);
+        Self { raw, hash }
+    }
+
+    /// The raw token, for the link.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// Its hash, for the database.
+    pub fn hash(&self) -> &TokenHash {
+        &self.hash
+    }
+
+    /// The raw token, for the link, giving up the hash.
+    pub fn into_raw(self) -> String {
+        self.raw
+    }
+}
+
+text_enum! {
+    /// What a token is for; each kind has its own lifetime.
+    pub enum TokenPurpose {
+        /// Carries a new admin from the apex to their new host after signup.
+        Handoff = "handoff",
+        /// A password reset link.
+        PasswordReset = "password_reset",
+    }
 }
 
 impl TokenPurpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            TokenPurpose::Handoff => "handoff",
-            TokenPurpose::PasswordReset => "password_reset",
-        }
-    }
-
     /// How long a token of this kind stays valid.
     pub fn lifetime(self) -> Duration {
         match self {
@@ -47,8 +90,8 @@ struct NewToken<'a> {
     tenant_id: &'a TenantId,
     id: String,
     user_id: &'a MemberId,
-    purpose: &'static str,
-    token_hash: String,
+    purpose: TokenPurpose,
+    token_hash: &'a str,
     expires_at: NaiveDateTime,
     created_at: NaiveDateTime,
 }
@@ -56,7 +99,19 @@ struct NewToken<'a> {
 impl TenantTx<'_> {
     /// Issues a token for `member`; returns the raw token for the link.
     pub fn issue_token(&mut self, member: &MemberId, purpose: TokenPurpose) -> QueryResult<String> {
-        let raw = random_token(TOKEN_BYTES);
+        let token = LinkToken::mint();
+        self.store_token(member, purpose, token.hash())?;
+        Ok(token.into_raw())
+    }
+
+    /// Stores a token minted elsewhere (the mail worker mints a reset link's token
+    /// when it sends the mail), valid for its purpose's lifetime from now.
+    pub fn store_token(
+        &mut self,
+        member: &MemberId,
+        purpose: TokenPurpose,
+        hash: &TokenHash,
+    ) -> QueryResult<()> {
         let now = Utc::now().naive_utc();
         let tenant_id = self.scope.tenant_id().clone();
         diesel::insert_into(auth_tokens::table)
@@ -64,13 +119,13 @@ impl TenantTx<'_> {
                 tenant_id: &tenant_id,
                 id: uuid::Uuid::new_v4().to_string(),
                 user_id: member,
-                purpose: purpose.as_str(),
-                token_hash: hash_token(&raw),
+                purpose,
+                token_hash: hash.as_str(),
                 expires_at: now + purpose.lifetime(),
                 created_at: now,
             })
             .execute(self.conn)?;
-        Ok(raw)
+        Ok(())
     }
 
     /// The id and member of a token that is of this tenant, of this purpose,
@@ -83,8 +138,8 @@ impl TenantTx<'_> {
     ) -> QueryResult<Option<(String, MemberId)>> {
         self.scope
             .auth_tokens()
-            .filter(auth_tokens::token_hash.eq(hash_token(raw)))
-            .filter(auth_tokens::purpose.eq(purpose.as_str()))
+            .filter(auth_tokens::token_hash.eq(TokenHash::of(raw).as_str()))
+            .filter(auth_tokens::purpose.eq(purpose))
             .filter(auth_tokens::used_at.is_null())
             .filter(auth_tokens::expires_at.gt(now))
             .select((auth_tokens::id, auth_tokens::user_id))
@@ -130,7 +185,7 @@ impl TenantTx<'_> {
             self.scope
                 .auth_tokens()
                 .filter(auth_tokens::user_id.eq(&member))
-                .filter(auth_tokens::purpose.eq(purpose.as_str()))
+                .filter(auth_tokens::purpose.eq(purpose))
                 .filter(auth_tokens::used_at.is_null()),
         )
         .set(auth_tokens::used_at.eq(Some(now)))

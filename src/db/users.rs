@@ -29,22 +29,19 @@ pub(super) struct MemberRow {
     id: MemberId,
     email: String,
     name: String,
-    role: String,
+    role: Role,
     active: bool,
 }
 
-impl TryFrom<MemberRow> for Member {
-    type Error = diesel::result::Error;
-
-    fn try_from(row: MemberRow) -> Result<Self, Self::Error> {
-        let role = super::role_from_db(&row.role, "users.role")?;
-        Ok(Member {
+impl From<MemberRow> for Member {
+    fn from(row: MemberRow) -> Self {
+        Member {
             id: row.id,
             email: row.email,
             name: row.name,
-            role,
+            role: row.role,
             active: row.active,
-        })
+        }
     }
 }
 
@@ -75,7 +72,7 @@ impl TenantTx<'_> {
                 email: email.as_str(),
                 name,
                 password_hash,
-                role: role.as_str(),
+                role,
                 active: true,
                 created_at: now,
                 updated_at: now,
@@ -91,9 +88,8 @@ impl TenantTx<'_> {
             .filter(users::id.eq(id))
             .select(MemberRow::as_select())
             .first(self.conn)
-            .optional()?
-            .map(Member::try_from)
-            .transpose()
+            .optional()
+            .map(|row| row.map(Member::from))
     }
 
     /// The member with this login email and their password hash, for login.
@@ -105,13 +101,10 @@ impl TenantTx<'_> {
             .select((MemberRow::as_select(), users::password_hash))
             .first::<(MemberRow, String)>(self.conn)
             .optional()?;
-        row.map(|(member, password_hash)| {
-            Ok(Credentials {
-                member: Member::try_from(member)?,
-                password_hash,
-            })
-        })
-        .transpose()
+        Ok(row.map(|(member, password_hash)| Credentials {
+            member: Member::from(member),
+            password_hash,
+        }))
     }
 }
 

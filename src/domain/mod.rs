@@ -4,14 +4,18 @@
 mod email;
 mod ids;
 mod lead;
+mod mail;
 mod role;
 mod slug;
+mod text_enum;
 
 pub use email::Email;
 pub use ids::{CompanyId, InviteId, LeadId, MemberId, NoteId, OutboxId, SessionId, TenantId};
 pub use lead::{LeadStatus, MAX_MONEY_MINOR, display_money, format_money, parse_money};
+pub use mail::{MailPurpose, MailStatus};
 pub use role::Role;
 pub use slug::{Slug, SlugError};
+pub(crate) use text_enum::text_enum;
 
 /// Longest name or title a user may enter (SPEC: "names and titles at most 200").
 pub const MAX_NAME_LEN: usize = 200;

@@ -3,22 +3,16 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A member's role. Admins may also manage the team and the organisation's settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Full rights in the organisation.
-    Admin,
-    /// Works with companies and leads.
-    Member,
-}
+use super::text_enum::text_enum;
 
-impl Role {
-    /// The stored and submitted form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
+text_enum! {
+    /// A member's role. Admins may also manage the team and the organisation's
+    /// settings. Stored (and submitted) as its lowercase name.
+    pub enum Role {
+        /// Full rights in the organisation.
+        Admin = "admin",
+        /// Works with companies and leads.
+        Member = "member",
     }
 }
 
@@ -26,11 +20,7 @@ impl FromStr for Role {
     type Err = &'static str;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "member" => Ok(Role::Member),
-            _ => Err("Choose admin or member."),
-        }
+        Role::from_stored(s).ok_or("Choose admin or member.")
     }
 }
 

@@ -5,9 +5,7 @@
 use reqwest::StatusCode;
 
 use crate::both_backends;
-use crate::helpers::{
-    Backend, Browser, TestApp, csrf_from, location, new_client, spawn_app_with,
-};
+use crate::helpers::{Backend, Browser, TestApp, csrf_from, location, new_client, spawn_app_with};
 use crate::smtp::SmtpServer;
 
 /// A logged-in browser and a copy of its session cookie, as a thief would take it.

@@ -13,7 +13,7 @@ use crate::auth::password::hash_password_off_thread;
 use crate::auth::{CsrfForm, CurrentTenant, TypedSession};
 use crate::config::Config;
 use crate::db::Db;
-use crate::db::outbox::MailPurpose;
+use crate::db::outbox::TenantMail;
 use crate::db::tenants::Tenant;
 use crate::db::tokens::TokenPurpose;
 use crate::domain::{Email, check_new_password};
@@ -101,12 +101,12 @@ pub(super) async fn send_password_reset(
         }
     };
     limits.check_key(Limited::MailAddress, email.as_str())?;
-    let mail = reset_mail(&config, &email, &tenant.name, &tenant.slug)?;
+    let mail = reset_mail(&config, &tenant, &email)?;
     let queued = db
         .write(&tenant.scope, move |tx| {
             match tx.find_credentials_by_email(&email)? {
                 Some(c) if c.member.active => {
-                    tx.enqueue_mail(&MailPurpose::PasswordReset(c.member.id), &mail)?;
+                    tx.enqueue_mail(&TenantMail::PasswordReset(c.member.id), &mail)?;
                     Ok(true)
                 }
                 _ => Ok(false),

@@ -15,10 +15,9 @@ use crate::auth::{AdminMember, CsrfForm, CurrentMember, TypedSession};
 use crate::config::Config;
 use crate::db::Db;
 use crate::db::invites::{InviteCheck, PendingInvite};
-use crate::db::outbox::MailPurpose;
 use crate::db::team::MemberChange;
 use crate::db::users::Member;
-use crate::domain::{Email, InviteId, MemberId, Role};
+use crate::domain::{Email, InviteId, MailStatus, MemberId, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::mail::{MailWaker, invite_mail};
@@ -86,22 +85,27 @@ fn member_view(m: Member, me: &MemberId) -> MemberView {
     }
 }
 
+/// What the team page says of an invite's latest mail.
+fn mail_label(status: Option<MailStatus>) -> &'static str {
+    match status {
+        Some(MailStatus::Sent) => "Sent",
+        Some(MailStatus::Failed) => "Failed",
+        Some(MailStatus::Pending) => "Sending",
+        Some(MailStatus::Cancelled) => "Cancelled",
+        None => "Not sent",
+    }
+}
+
 fn invite_view(i: PendingInvite) -> InviteView {
-    let (mail_status, mail_label) = match i.mail_status.as_deref() {
-        Some("sent") => ("sent", "Sent"),
-        Some("failed") => ("failed", "Failed"),
-        Some("pending") => ("pending", "Sending"),
-        Some("cancelled") => ("cancelled", "Cancelled"),
-        _ => ("none", "Not sent"),
-    };
     InviteView {
         expired: i.expires_at <= chrono::Utc::now().naive_utc(),
         id: i.id.as_str().to_owned(),
         email: i.email,
         role: i.role.as_str(),
         expires: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        mail_status,
-        mail_label,
+        // The badge's `data-mail-status`: the stored status, or `none` without a mail.
+        mail_status: i.mail_status.map_or("none", MailStatus::as_str),
+        mail_label: mail_label(i.mail_status),
         mail_error: i.mail_error,
     }
 }
@@ -201,22 +205,14 @@ pub(super) async fn create_invite(
     let (Some(email), Some(role)) = (email, role) else {
         return team_page(&db, &me, &session, invalid(errors)).await;
     };
-    let mail = invite_mail(
-        &config,
-        &email,
-        &me.tenant.name,
-        &me.tenant.slug,
-        &me.member.name,
-        role,
-    )?;
+    let mail = invite_mail(&config, &me.tenant, &me.member.name, &email, role)?;
     let inviter = me.member.id.clone();
-    let ttl = config.invite_ttl;
     let check = db
         .write(&me.tenant.scope, move |tx| {
             let check = tx.check_invitable(&email)?;
             if check == InviteCheck::Free {
-                let invite = tx.create_invite(&email, role, &inviter, ttl)?;
-                tx.enqueue_mail(&MailPurpose::Invite(invite), &mail)?;
+                let invite = tx.create_invite(&email, role, &inviter)?;
+                tx.queue_invite_mail(&invite, &mail)?;
             }
             Ok(check)
         })
@@ -281,34 +277,21 @@ pub(super) async fn resend_invite(
     _form: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
     let id = InviteId::from_string(path.into_inner());
-    let config = config.get_ref().clone();
-    let (org, slug, inviter) = (
-        me.tenant.name.clone(),
-        me.tenant.slug.clone(),
-        me.member.name.clone(),
-    );
-    let found = db
+    let invite = db
+        .read(&me.tenant.scope, move |tx| tx.find_unaccepted_invite(&id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let to = Email::parse(&invite.email)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored invite email is invalid: {e}")))?;
+    let mail = invite_mail(&config, &me.tenant, &me.member.name, &to, invite.role)?;
+    // Queuing checks again that the invite is open: it may have been accepted or
+    // revoked since it was read.
+    let queued = db
         .write(&me.tenant.scope, move |tx| {
-            let Some(invite) = tx.find_unaccepted_invite(&id)? else {
-                return Ok(Ok(false));
-            };
-            // Nothing is written before the mail is composed, so a failure here
-            // leaves the transaction with nothing to undo.
-            let mail = Email::parse(&invite.email)
-                .map_err(|e| {
-                    AppError::Internal(anyhow::anyhow!("stored invite email is invalid: {e}"))
-                })
-                .and_then(|email| invite_mail(&config, &email, &org, &slug, &inviter, invite.role));
-            let mail = match mail {
-                Ok(mail) => mail,
-                Err(e) => return Ok(Err(e)),
-            };
-            tx.cancel_pending_invite_mails(&invite.id)?;
-            tx.enqueue_mail(&MailPurpose::Invite(invite.id), &mail)?;
-            Ok(Ok(true))
+            tx.queue_invite_mail(&invite.id, &mail)
         })
-        .await??;
-    if !found {
+        .await?;
+    if !queued {
         return Err(AppError::NotFound);
     }
     waker.wake();
