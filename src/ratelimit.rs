@@ -24,6 +24,10 @@ pub enum Limited {
     MailAddress,
     /// Mail-sending requests from one client.
     MailClient,
+    /// Sign-ups from one client.
+    SignupClient,
+    /// Invitations sent (and re-sent) by one tenant.
+    InviteTenant,
 }
 
 /// The application's limiters, shared by all workers.
@@ -32,7 +36,19 @@ pub struct RateLimits {
     login_client: DefaultKeyedRateLimiter<IpAddr>,
     mail_address: DefaultKeyedRateLimiter<String>,
     mail_client: DefaultKeyedRateLimiter<IpAddr>,
+    signup_client: DefaultKeyedRateLimiter<IpAddr>,
+    invite_tenant: DefaultKeyedRateLimiter<String>,
 }
+
+/// Sign-ups one client may make in [`SIGNUP_WINDOW`].
+pub const SIGNUP_BURST: u32 = 10;
+/// The window of [`SIGNUP_BURST`].
+pub const SIGNUP_WINDOW: Duration = Duration::from_secs(3600);
+/// Invitations (and re-sends) one tenant may send in [`INVITE_WINDOW`]: a team
+/// onboarding its staff, not a mailing list sent from our domain.
+pub const INVITE_BURST: u32 = 30;
+/// The window of [`INVITE_BURST`].
+pub const INVITE_WINDOW: Duration = Duration::from_secs(3600);
 
 fn quota(burst: u32, per: Duration) -> Quota {
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
@@ -49,6 +65,8 @@ impl Default for RateLimits {
             login_client: RateLimiter::keyed(quota(30, Duration::from_secs(60))),
             mail_address: RateLimiter::keyed(quota(3, Duration::from_secs(900))),
             mail_client: RateLimiter::keyed(quota(10, Duration::from_secs(600))),
+            signup_client: RateLimiter::keyed(quota(SIGNUP_BURST, SIGNUP_WINDOW)),
+            invite_tenant: RateLimiter::keyed(quota(INVITE_BURST, INVITE_WINDOW)),
         }
     }
 }
@@ -59,7 +77,8 @@ impl RateLimits {
         let limiter = match what {
             Limited::LoginAccount => &self.login_account,
             Limited::MailAddress => &self.mail_address,
-            Limited::LoginClient | Limited::MailClient => return Ok(()),
+            Limited::InviteTenant => &self.invite_tenant,
+            Limited::LoginClient | Limited::MailClient | Limited::SignupClient => return Ok(()),
         };
         let result = limiter.check_key(&key.to_owned());
         if limiter.len() > RETAIN_THRESHOLD {
@@ -75,7 +94,8 @@ impl RateLimits {
         let limiter = match what {
             Limited::LoginClient => &self.login_client,
             Limited::MailClient => &self.mail_client,
-            Limited::LoginAccount | Limited::MailAddress => return Ok(()),
+            Limited::SignupClient => &self.signup_client,
+            Limited::LoginAccount | Limited::MailAddress | Limited::InviteTenant => return Ok(()),
         };
         let result = limiter.check_key(&ip);
         if limiter.len() > RETAIN_THRESHOLD {

@@ -45,8 +45,27 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
     ok && real
 }
 
+/// How many argon2 computations run at once. Each takes 19 MiB and a core for
+/// tens of milliseconds: past this a burst waits its turn (in memory only as a
+/// queued request) instead of allocating 19 MiB per request at the same time.
+fn argon2_permits() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
+}
+
+static ARGON2_SLOTS: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(argon2_permits()));
+
+/// Waits for a free argon2 slot.
+async fn argon2_slot() -> AppResult<tokio::sync::SemaphorePermit<'static>> {
+    ARGON2_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
 /// [`hash_password`] on the blocking pool, for handlers.
 pub async fn hash_password_off_thread(password: String) -> AppResult<String> {
+    let _slot = argon2_slot().await?;
     crate::telemetry::spawn_blocking_in_span(move || hash_password(&password))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
@@ -58,6 +77,7 @@ pub async fn verify_password_off_thread(
     stored: Option<String>,
     password: String,
 ) -> AppResult<bool> {
+    let _slot = argon2_slot().await?;
     crate::telemetry::spawn_blocking_in_span(move || verify_password(stored.as_deref(), &password))
         .await
         .map_err(|e| AppError::Internal(e.into()))

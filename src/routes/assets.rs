@@ -3,26 +3,51 @@
 
 use std::sync::LazyLock;
 
-use actix_web::http::header::{self, ContentType};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 const APP_CSS: &str = include_str!("../../static/app.css");
+const HANDOFF_JS: &str = include_str!("../../static/handoff.js");
 
-static CSS_VERSION: LazyLock<String> =
-    LazyLock::new(|| crate::secret::hash_token(APP_CSS)[..12].to_owned());
+static CSS_VERSION: LazyLock<String> = LazyLock::new(|| version_of(APP_CSS));
+static HANDOFF_JS_VERSION: LazyLock<String> = LazyLock::new(|| version_of(HANDOFF_JS));
+
+fn version_of(body: &str) -> String {
+    crate::secret::hash_token(body)[..12].to_owned()
+}
 
 /// The stylesheet's content hash, for cache-busting links.
 pub fn css_version() -> &'static str {
     CSS_VERSION.as_str()
 }
 
+/// The hand-off script's content hash, for cache-busting links.
+pub fn handoff_js_version() -> &'static str {
+    HANDOFF_JS_VERSION.as_str()
+}
+
 /// Registers `/static/...`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/app.css", web::get().to(stylesheet));
+    cfg.route("/static/app.css", web::get().to(stylesheet))
+        .route("/static/handoff.js", web::get().to(handoff_script));
 }
 
 async fn stylesheet(req: HttpRequest) -> HttpResponse {
-    let etag = format!("\"{}\"", css_version());
+    serve(&req, APP_CSS, css_version(), "text/css; charset=utf-8")
+}
+
+async fn handoff_script(req: HttpRequest) -> HttpResponse {
+    serve(
+        &req,
+        HANDOFF_JS,
+        handoff_js_version(),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+/// An asset with its ETag; `304` when the browser has this version.
+fn serve(req: &HttpRequest, body: &'static str, version: &str, content_type: &str) -> HttpResponse {
+    let etag = format!("\"{version}\"");
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -39,10 +64,8 @@ async fn stylesheet(req: HttpRequest) -> HttpResponse {
     if fresh {
         response.finish()
     } else {
-        response.content_type(ContentType(mime_css())).body(APP_CSS)
+        response
+            .insert_header((header::CONTENT_TYPE, content_type.to_owned()))
+            .body(body)
     }
-}
-
-fn mime_css() -> actix_web::mime::Mime {
-    actix_web::mime::TEXT_CSS_UTF_8
 }

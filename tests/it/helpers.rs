@@ -153,13 +153,33 @@ pub fn new_client() -> Browser {
 /// password reset (which logs out), and the signup hand-off.
 fn renews_session(method: &reqwest::Method, path: &str) -> bool {
     if method == reqwest::Method::GET {
-        return path.contains("handoff=");
+        return false;
     }
     let path = path.split('?').next().unwrap_or(path);
     path == "/login"
         || path == "/logout"
+        || path == "/handoff"
         || path.starts_with("/invite/")
         || path.starts_with("/password/reset/")
+}
+
+/// The hand-off form of the page that answers a sign-up: where it posts, and
+/// the token it carries.
+pub fn handoff_from(html: &str) -> Option<(String, String)> {
+    let form = html.split("id=\"handoff\"").nth(1)?;
+    let action = form
+        .split("action=\"")
+        .nth(1)?
+        .split('"')
+        .next()?
+        .to_owned();
+    let token = form
+        .split("name=\"handoff\" value=\"")
+        .nth(1)?
+        .split('"')
+        .next()?
+        .to_owned();
+    Some((action, token))
 }
 
 /// The full host name for `host`: `localhost` for the apex, `{slug}.localhost` for a slug.
@@ -441,18 +461,33 @@ impl TestApp {
                 ],
             )
             .await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "signup of {slug} failed");
-        let handoff = location(&r);
-        assert!(
-            handoff.starts_with(&self.url(slug, "/?handoff=")),
-            "{handoff}"
-        );
-        let r = client.get(&handoff).send().await.expect("hand-off");
+        assert_eq!(r.status(), StatusCode::OK, "signup of {slug} failed");
+        let (action, token) = handoff_from(&r.text().await.unwrap()).expect("hand-off form");
+        assert_eq!(action, self.url(slug, "/handoff"));
+        let r = self
+            .hand_off(client, &action, &token, Some(&self.url("localhost", "")))
+            .await;
         // The hand-off logged this browser in on the new host.
         client.forget(slug);
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&r), "/");
         tenant
+    }
+
+    /// Posts a hand-off token to `action` as the sign-up page's form does, from
+    /// the page of `origin` (a browser sends it; `None` sends none).
+    pub async fn hand_off(
+        &self,
+        client: &Browser,
+        action: &str,
+        token: &str,
+        origin: Option<&str>,
+    ) -> Response {
+        let mut request = client.post(action).form(&[("handoff", token)]);
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        request.send().await.expect("hand-off")
     }
 
     /// Logs `client` in on `slug`.

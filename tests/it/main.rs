@@ -13,6 +13,7 @@ mod headers;
 mod hosts;
 mod lead_csv;
 mod leads;
+mod limits;
 mod proxies;
 mod races;
 mod rls;

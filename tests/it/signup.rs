@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::both_backends;
-use crate::helpers::{Backend, location, new_client, spawn_app};
+use crate::helpers::{Backend, handoff_from, location, new_client, spawn_app};
 
 fn signup_fields<'a>(slug: &'a str, email: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -26,16 +26,22 @@ async fn signup_creates_the_organisation_and_logs_the_admin_in(backend: Backend)
             &signup_fields("acme", "ada@acme.test"),
         )
         .await;
-    // Assert
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let handoff = location(&r);
-    assert!(
-        handoff.starts_with(&format!("http://acme.localhost:{}/?handoff=", app.port)),
-        "{handoff}"
+    // Assert: a page that posts the hand-off to the new host.
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("/static/handoff.js"));
+    let (action, token) = handoff_from(&page).unwrap();
+    assert_eq!(
+        action,
+        format!("http://acme.localhost:{}/handoff", app.port)
     );
-    let r = app.client.get(&handoff).send().await.unwrap();
+    let apex = app.url("localhost", "");
+    let r = app
+        .hand_off(&app.client, &action, &token, Some(&apex))
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/");
+    app.client.forget("acme");
     let (status, body) = app.get_html("acme", "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Ada Lovelace"));
@@ -52,23 +58,42 @@ async fn handoff_token_is_single_use_and_bound_to_its_tenant(backend: Backend) {
             &signup_fields("acme", "ada@acme.test"),
         )
         .await;
-    let handoff = location(&r);
-    let token = handoff.split("handoff=").nth(1).unwrap().to_owned();
-    // On another tenant's host the token is worth nothing.
+    let (action, token) = handoff_from(&r.text().await.unwrap()).unwrap();
+    let apex = app.url("localhost", "");
     let stranger = new_client();
+    // On another tenant's host the token is worth nothing.
     let r = app
-        .get_with(&stranger, "other", &format!("/?handoff={token}"))
+        .hand_off(
+            &stranger,
+            &app.url("other", "/handoff"),
+            &token,
+            Some(&apex),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(r.text().await.unwrap().contains("no longer valid"));
-    // Used once on its own host, then never again.
-    let r = stranger.get(&handoff).send().await.unwrap();
+    // Posted from another site's page (login CSRF), or by a client that names no
+    // origin, it is refused and not spent.
+    for origin in [Some("http://evil.example"), Some("null"), None] {
+        let r = app.hand_off(&stranger, &action, &token, origin).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{origin:?}");
+    }
+    // As a link, opened in another browser, it logs nobody in.
+    let r = app
+        .get_with(&stranger, "acme", &format!("/?handoff={token}"))
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = new_client().get(&handoff).send().await.unwrap();
+    assert!(location(&r).starts_with("/login"), "{}", location(&r));
+    // Used once from the apex's page, then never again.
+    let r = app.hand_off(&stranger, &action, &token, Some(&apex)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .hand_off(&new_client(), &action, &token, Some(&apex))
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // A made-up token is as invalid.
     let r = app
-        .get_with(&new_client(), "acme", "/?handoff=madeup")
+        .hand_off(&new_client(), &action, "madeup", Some(&apex))
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
@@ -142,8 +167,11 @@ async fn unicode_names_round_trip_escaped(backend: Backend) {
     let mut fields = signup_fields("unicode", "zoë@exämple.test");
     fields[0].1 = "Ünïcødé <b>Org</b> & Co 🚀";
     let r = app.post("localhost", "/signup", &fields).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    app.client.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (action, token) = handoff_from(&r.text().await.unwrap()).unwrap();
+    let apex = app.url("localhost", "");
+    app.hand_off(&app.client, &action, &token, Some(&apex)).await;
+    app.client.forget("unicode");
     let (_, body) = app.get_html("unicode", "/").await;
     assert!(
         body.contains("Ünïcødé &#60;b&#62;Org&#60;/b&#62; &#38; Co 🚀")

@@ -2,10 +2,14 @@
 //! to the new host, logged in.
 //!
 //! The session cookie is host-only, so the apex cannot log anyone in on a
-//! subdomain. Instead the new host is reached with a single-use, two-minute token
-//! (`/?handoff=...`) that the tenant's `/` exchanges for a session.
+//! subdomain. Instead the answer to the sign-up is a page that posts a single-use,
+//! two-minute token to the new host's `/handoff` (by itself, or with one click
+//! without JavaScript), which exchanges it for a session. The token is never in a
+//! URL, so there is no link to send someone else: an attacker cannot log a victim
+//! into the attacker's workspace, and `/handoff` takes the token only from a page
+//! of our apex (its `Origin`).
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -13,12 +17,13 @@ use validator::Validate;
 
 use crate::auth::password::hash_password_off_thread;
 use crate::auth::{CsrfForm, TypedSession};
+use crate::client::ClientAddr;
 use crate::config::Config;
 use crate::db::Db;
 use crate::db::tenants::{NewOrganization, SignupOutcome};
 use crate::domain::{Email, Slug, check_new_password, parse_name};
 use crate::error::AppResult;
-use crate::http::{see_other, url_encode};
+use crate::ratelimit::{Limited, RateLimits};
 use crate::render::{FormErrors, PageContext, render};
 use crate::tenancy::TenantResolver;
 
@@ -92,14 +97,26 @@ fn parse(form: &SignupForm) -> Result<(String, Slug, String, Email), FormErrors>
     }
 }
 
+/// The page that carries the new admin to their workspace.
+#[derive(Template)]
+#[template(path = "handoff.html")]
+struct HandoffPage {
+    workspace: String,
+    action: String,
+    token: String,
+}
+
 #[tracing::instrument(name = "signup", skip_all)]
 pub(super) async fn create_organization(
+    client: ClientAddr,
+    limits: web::Data<RateLimits>,
     session: TypedSession,
     config: web::Data<Config>,
     db: web::Data<Db>,
     resolver: web::Data<TenantResolver>,
     form: CsrfForm<SignupForm>,
 ) -> AppResult<HttpResponse> {
+    limits.check_client(Limited::SignupClient, client.0)?;
     let form = form.into_inner();
     let invalid = |errors: FormErrors| {
         render(
@@ -116,6 +133,20 @@ pub(super) async fn create_organization(
         Ok(parsed) => parsed,
         Err(errors) => return invalid(errors),
     };
+    let taken = || {
+        let mut errors = FormErrors::default();
+        errors.add("subdomain", "That address is taken. Please choose another.");
+        invalid(errors)
+    };
+    // A taken address is refused before the costly hash (the insert checks again).
+    let lookup = slug.as_str().to_owned();
+    if db
+        .platform_read(move |tx| tx.find_tenant_by_slug(&lookup))
+        .await?
+        .is_some()
+    {
+        return taken();
+    }
     let password = form.password.clone();
     let hash = hash_password_off_thread(password).await?;
     let new = NewOrganization {
@@ -126,23 +157,29 @@ pub(super) async fn create_organization(
         admin_password_hash: hash,
     };
     match db.platform(move |tx| tx.create_organization(&new)).await? {
-        SignupOutcome::SlugTaken => {
-            let mut errors = FormErrors::default();
-            errors.add("subdomain", "That address is taken. Please choose another.");
-            invalid(errors)
-        }
+        SignupOutcome::SlugTaken => taken(),
         SignupOutcome::Created {
             tenant,
             handoff_token,
         } => {
             resolver.invalidate(&tenant.slug);
             tracing::info!(tenant.slug = %tenant.slug, "organisation created");
-            let location = format!(
-                "{}/?handoff={}",
-                config.tenant_origin(slug.as_str()),
-                url_encode(&handoff_token)
+            let origin = config.tenant_origin(slug.as_str());
+            let mut response = render(
+                StatusCode::OK,
+                &HandoffPage {
+                    workspace: origin.clone(),
+                    action: format!("{origin}/handoff"),
+                    token: handoff_token,
+                },
+            )?;
+            // The new host checks where the post came from: let the browser say
+            // our origin (the default policy here would send `Origin: null`).
+            response.headers_mut().insert(
+                header::REFERRER_POLICY,
+                header::HeaderValue::from_static("strict-origin"),
             );
-            Ok(see_other(&location))
+            Ok(response)
         }
     }
 }

@@ -1,6 +1,5 @@
 //! Logging in and out on a tenant's host, and the signup hand-off.
 
-use actix_web::guard::GuardContext;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -9,6 +8,7 @@ use serde::Deserialize;
 use crate::auth::csrf::NoFields;
 use crate::auth::password::verify_password_off_thread;
 use crate::auth::{CsrfForm, CurrentTenant, TypedSession, end_session, start_session};
+use crate::config::Config;
 use crate::db::Db;
 use crate::db::tokens::TokenPurpose;
 use crate::domain::{Email, MAX_PASSWORD_LEN};
@@ -131,17 +131,26 @@ pub(super) async fn log_out(
     Ok(see_other("/login"))
 }
 
-/// Whether `GET /` carries a signup hand-off token.
-pub(super) fn has_handoff(ctx: &GuardContext<'_>) -> bool {
-    ctx.head()
-        .uri
-        .query()
-        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("handoff=")))
+#[derive(Deserialize)]
+pub(super) struct HandoffForm {
+    handoff: String,
 }
 
-#[derive(Deserialize)]
-pub(super) struct HandoffQuery {
-    handoff: String,
+/// Whether a request comes from a page of our apex, by its `Origin` (port aside,
+/// as everywhere hosts are compared). A form posted from anywhere else, or from a
+/// browser that does not say, is not a hand-off.
+fn from_our_apex(req: &HttpRequest, base_domain: &str) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(actix_web::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some((_, host)) = origin.split_once("://") else {
+        return false;
+    };
+    crate::tenancy::classify_host(host, base_domain) == crate::tenancy::HostKind::Apex
 }
 
 /// Exchanges a signup hand-off token for a session on this host.
@@ -150,9 +159,14 @@ pub(super) async fn complete_signup(
     tenant: CurrentTenant,
     session: TypedSession,
     db: web::Data<Db>,
-    query: web::Query<HandoffQuery>,
+    config: web::Data<Config>,
+    form: web::Form<HandoffForm>,
 ) -> AppResult<HttpResponse> {
-    let token = query.into_inner().handoff;
+    if !from_our_apex(&req, &config.base_domain) {
+        tracing::info!("hand-off refused: not posted from the apex");
+        return Err(AppError::InvalidLink);
+    }
+    let token = form.into_inner().handoff;
     let member = db
         .write(&tenant.0.scope, move |tx| {
             tx.consume_token(&token, TokenPurpose::Handoff)

@@ -11,93 +11,86 @@ mod password;
 mod settings;
 mod team;
 
-use actix_web::{guard, web};
+use actix_web::web;
 
 /// Registers the tenant routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/")
-            .route(
-                web::get()
-                    .guard(guard::fn_guard(auth::has_handoff))
-                    .to(auth::complete_signup),
-            )
-            .route(web::get().to(dashboard::show_dashboard)),
-    )
-    .route("/login", web::get().to(auth::login_form))
-    .route("/login", web::post().to(auth::log_in))
-    .route("/logout", web::post().to(auth::log_out))
-    .route("/team", web::get().to(team::show_team))
-    .route("/team/invites", web::post().to(team::create_invite))
-    .route(
-        "/team/invites/{id}/revoke",
-        web::post().to(team::revoke_invite),
-    )
-    .route(
-        "/team/invites/{id}/resend",
-        web::post().to(team::resend_invite),
-    )
-    .route(
-        "/team/members/{id}/role",
-        web::post().to(team::change_member_role),
-    )
-    .route(
-        "/team/members/{id}/deactivate",
-        web::post().to(team::deactivate_member),
-    )
-    .route("/invite/{token}", web::get().to(invite::accept_invite_form))
-    .route("/invite/{token}", web::post().to(invite::accept_invite))
-    .route(
-        "/password/forgot",
-        web::get().to(password::forgot_password_form),
-    )
-    .route(
-        "/password/forgot",
-        web::post().to(password::send_password_reset),
-    )
-    .route(
-        "/password/reset/{token}",
-        web::get().to(password::reset_password_form),
-    )
-    .route(
-        "/password/reset/{token}",
-        web::post().to(password::reset_password),
-    )
-    .route("/account", web::get().to(account::account_form))
-    .route("/account", web::post().to(account::update_account))
-    .route(
-        "/account/password",
-        web::post().to(account::change_password),
-    )
-    .route(
-        "/account/sessions/revoke-others",
-        web::post().to(account::revoke_other_sessions),
-    )
-    .route("/settings", web::get().to(settings::settings_form))
-    .route("/settings", web::post().to(settings::update_settings))
-    // Fixed paths before `/leads/{id}`, which would otherwise take them.
-    .route("/leads", web::get().to(leads::list_leads))
-    .route("/leads", web::post().to(leads::create_lead))
-    .route("/leads/new", web::get().to(leads::new_lead_form))
-    .route("/leads/export.csv", web::get().to(lead_csv::export_leads))
-    .route("/leads/import", web::get().to(lead_csv::import_form))
-    .route("/leads/import", web::post().to(lead_csv::import_leads))
-    .route("/leads/{id}", web::get().to(leads::show_lead))
-    .route("/leads/{id}", web::post().to(leads::update_lead))
-    .route("/leads/{id}/edit", web::get().to(leads::edit_lead_form))
-    .route("/leads/{id}/delete", web::post().to(leads::delete_lead))
-    .route("/leads/{id}/notes", web::post().to(leads::create_note))
-    .route("/companies", web::get().to(companies::list_companies))
-    .route("/companies", web::post().to(companies::create_company))
-    .route("/companies/new", web::get().to(companies::new_company_form))
-    .route("/companies/{id}", web::get().to(companies::show_company))
-    .route("/companies/{id}", web::post().to(companies::update_company))
-    .route(
-        "/companies/{id}/edit",
-        web::get().to(companies::edit_company_form),
-    )
-    .route(
-        "/companies/{id}/delete",
-        web::post().to(companies::delete_company),
-    );
+    cfg.service(web::resource("/").route(web::get().to(dashboard::show_dashboard)))
+        .route("/handoff", web::post().to(auth::complete_signup))
+        .route("/login", web::get().to(auth::login_form))
+        .route("/login", web::post().to(auth::log_in))
+        .route("/logout", web::post().to(auth::log_out))
+        .route("/team", web::get().to(team::show_team))
+        .route("/team/invites", web::post().to(team::create_invite))
+        .route(
+            "/team/invites/{id}/revoke",
+            web::post().to(team::revoke_invite),
+        )
+        .route(
+            "/team/invites/{id}/resend",
+            web::post().to(team::resend_invite),
+        )
+        .route(
+            "/team/members/{id}/role",
+            web::post().to(team::change_member_role),
+        )
+        .route(
+            "/team/members/{id}/deactivate",
+            web::post().to(team::deactivate_member),
+        )
+        .route("/invite/{token}", web::get().to(invite::accept_invite_form))
+        .route("/invite/{token}", web::post().to(invite::accept_invite))
+        .route(
+            "/password/forgot",
+            web::get().to(password::forgot_password_form),
+        )
+        .route(
+            "/password/forgot",
+            web::post().to(password::send_password_reset),
+        )
+        .route(
+            "/password/reset/{token}",
+            web::get().to(password::reset_password_form),
+        )
+        .route(
+            "/password/reset/{token}",
+            web::post().to(password::reset_password),
+        )
+        .route("/account", web::get().to(account::account_form))
+        .route("/account", web::post().to(account::update_account))
+        .route(
+            "/account/password",
+            web::post().to(account::change_password),
+        )
+        .route(
+            "/account/sessions/revoke-others",
+            web::post().to(account::revoke_other_sessions),
+        )
+        .route("/settings", web::get().to(settings::settings_form))
+        .route("/settings", web::post().to(settings::update_settings))
+        // Fixed paths before `/leads/{id}`, which would otherwise take them.
+        .route("/leads", web::get().to(leads::list_leads))
+        .route("/leads", web::post().to(leads::create_lead))
+        .route("/leads/new", web::get().to(leads::new_lead_form))
+        .route("/leads/export.csv", web::get().to(lead_csv::export_leads))
+        .route("/leads/import", web::get().to(lead_csv::import_form))
+        .route("/leads/import", web::post().to(lead_csv::import_leads))
+        .route("/leads/{id}", web::get().to(leads::show_lead))
+        .route("/leads/{id}", web::post().to(leads::update_lead))
+        .route("/leads/{id}/edit", web::get().to(leads::edit_lead_form))
+        .route("/leads/{id}/delete", web::post().to(leads::delete_lead))
+        .route("/leads/{id}/notes", web::post().to(leads::create_note))
+        .route("/companies", web::get().to(companies::list_companies))
+        .route("/companies", web::post().to(companies::create_company))
+        .route("/companies/new", web::get().to(companies::new_company_form))
+        .route("/companies/{id}", web::get().to(companies::show_company))
+        .route("/companies/{id}", web::post().to(companies::update_company))
+        .route(
+            "/companies/{id}/edit",
+            web::get().to(companies::edit_company_form),
+        )
+        .route(
+            "/companies/{id}/delete",
+            web::post().to(companies::delete_company),
+        );
 }

@@ -21,6 +21,7 @@ use crate::domain::{Email, InviteId, MailStatus, MemberId, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::mail::{MailWaker, invite_mail};
+use crate::ratelimit::{Limited, RateLimits};
 use crate::render::{FormErrors, PageContext, render};
 
 /// Said when a change would leave no active admin.
@@ -183,8 +184,10 @@ pub(super) async fn create_invite(
     db: web::Data<Db>,
     config: web::Data<Config>,
     waker: web::Data<MailWaker>,
+    limits: web::Data<RateLimits>,
     form: CsrfForm<InviteForm>,
 ) -> AppResult<HttpResponse> {
+    limits.check_key(Limited::InviteTenant, me.tenant.scope.tenant_id().as_str())?;
     let form = form.into_inner();
     let mut errors = FormErrors::default();
     let email = Email::parse(&form.email)
@@ -267,15 +270,21 @@ pub(super) async fn revoke_invite(
 }
 
 #[tracing::instrument(name = "resend_invite", skip_all)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a handler's arguments are the extractors it needs"
+)]
 pub(super) async fn resend_invite(
     AdminMember(me): AdminMember,
     session: TypedSession,
     db: web::Data<Db>,
     config: web::Data<Config>,
     waker: web::Data<MailWaker>,
+    limits: web::Data<RateLimits>,
     path: web::Path<String>,
     _form: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
+    limits.check_key(Limited::InviteTenant, me.tenant.scope.tenant_id().as_str())?;
     let id = InviteId::from_string(path.into_inner());
     let invite = db
         .read(&me.tenant.scope, move |tx| tx.find_unaccepted_invite(&id))
