@@ -36,8 +36,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, MAIL_RETRY_MAX};
 use crate::db::invites::INVITE_TTL;
+use crate::db::member_directory::Workspace;
 use crate::db::outbox::{Claim, Delivery, MailJob, OutgoingMail};
-use crate::db::team::Workspace;
 use crate::db::tenants::Tenant;
 use crate::db::tokens::LinkToken;
 use crate::db::{Db, DbResult};

@@ -23,6 +23,7 @@ pub mod import;
 pub mod invites;
 mod isolation;
 pub mod leads;
+pub mod member_directory;
 mod migrate;
 pub mod notes;
 mod operator;

@@ -44,6 +44,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The workspace finder's index: an active member's address and their tenant.
+    member_directory (email, tenant_id) {
+        email -> Text,
+        tenant_id -> Text,
+    }
+}
+
+diesel::table! {
     /// Login sessions, one per log-in. The cookie carries a random token; only its
     /// SHA-256 is stored, so a copy of this table logs nobody in.
     sessions (tenant_id, id) {
@@ -185,8 +193,10 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(member_directory -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
+    member_directory,
     users,
     auth_tokens,
     sessions,
@@ -214,12 +224,13 @@ pub const TENANT_TABLES: &[&str] = &[
     "lead_activities",
 ];
 
-/// Tables that carry a `tenant_id` but no tenant data, and so have no row-level
-/// security: the mail worker's index of due jobs (tenant id, mail id, due time),
-/// which it must read across tenants to know which tenant each job belongs to. The
-/// start-up check skips exactly these; any other table with a `tenant_id` column
-/// must be under RLS.
-pub const CROSS_TENANT_INDEX_TABLES: &[&str] = &["mail_queue"];
+/// Tables that carry a `tenant_id` but are indexes read across tenants, and so
+/// have no row-level security: the mail worker's queue of due jobs (tenant id, mail
+/// id, due time), which it must read to know which tenant each job belongs to, and
+/// the workspace finder's directory (address, tenant id), which `/find` must read
+/// to know which tenants an address belongs to. The start-up check skips exactly
+/// these; any other table with a `tenant_id` column must be under RLS.
+pub const CROSS_TENANT_INDEX_TABLES: &[&str] = &["mail_queue", "member_directory"];
 
 /// The tables outside any tenant (the directory and the mail queues) and the
 /// privileges the app's role needs on each, no more: the start-up check refuses
@@ -229,5 +240,6 @@ pub const PLATFORM_TABLE_PRIVILEGES: &[(&str, &[&str])] = &[
     ("tenants", &["SELECT", "INSERT", "UPDATE"]),
     ("mail_queue", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
     ("platform_outbox", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
+    ("member_directory", &["SELECT", "INSERT", "DELETE"]),
     ("__diesel_schema_migrations", &["SELECT"]),
 ];

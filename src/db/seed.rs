@@ -15,7 +15,7 @@ use super::companies::NewCompanyRow;
 use super::leads::{INSERT_CHUNK, Lead};
 use super::notes::NewNoteRow;
 use super::operator::OperatorDb;
-use super::schema::{companies, notes, tenants, users};
+use super::schema::{companies, member_directory, notes, tenants, users};
 use super::scope::{TenantScope, TenantTx};
 use super::tenants::NewUser;
 use super::{insert_many, now};
@@ -156,6 +156,16 @@ impl TenantTx<'_> {
             })
             .collect();
         insert_many!(self.conn, users::table, users_batch);
+        let listed: Vec<_> = member_rows
+            .iter()
+            .map(|(email, _)| {
+                (
+                    member_directory::email.eq(email.as_str()),
+                    member_directory::tenant_id.eq(&tenant_id),
+                )
+            })
+            .collect();
+        insert_many!(self.conn, member_directory::table, listed);
 
         let company_count = (lead_count / 20).max(1) as usize;
         let company_ids: Vec<CompanyId> =

@@ -6,9 +6,9 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::schema::{tenants, users};
-use super::scope::{PlatformTx, TenantScope, TenantTx};
+use super::scope::TenantTx;
 use super::users::Member;
-use crate::domain::{Email, MemberId, Role, TenantId};
+use crate::domain::{MemberId, Role, TenantId};
 
 /// The outcome of a change that must leave the organisation an active admin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,15 +19,6 @@ pub enum MemberChange {
     NotFound,
     /// Refused: it would leave no active admin.
     LastAdmin,
-}
-
-/// A workspace that an address belongs to, for the finder's mail.
-#[derive(Clone, Debug)]
-pub struct Workspace {
-    /// The organisation's name.
-    pub name: String,
-    /// Its subdomain.
-    pub slug: String,
 }
 
 impl TenantTx<'_> {
@@ -103,6 +94,7 @@ impl TenantTx<'_> {
                 users::updated_at.eq(Utc::now().naive_utc()),
             ))
             .execute(self.conn)?;
+        self.unlist_from_directory(&member.email)?;
         // Every session ends with it, not just on its next request.
         self.delete_member_sessions(id, None)?;
         Ok(MemberChange::Changed)
@@ -129,40 +121,5 @@ impl TenantTx<'_> {
             ))
             .execute(self.conn)?;
         Ok(())
-    }
-}
-
-impl PlatformTx<'_> {
-    /// The workspace finder: every organisation with an active member of this
-    /// email. This is the one request-time path that looks across tenants. It walks
-    /// the `tenants` directory and enters each tenant's scope in turn inside this one
-    /// transaction, so on PostgreSQL row-level security still admits only that
-    /// tenant's rows at each step; no role that bypasses RLS and no SECURITY DEFINER
-    /// function is needed (FORCE ROW LEVEL SECURITY would bind one to the policy
-    /// anyway). Its cost grows with the number of tenants, which the rate limits on
-    /// `/find` keep affordable; an index of email hashes to tenants would be the next
-    /// step at scale.
-    pub fn find_workspaces_by_email(&mut self, email: &Email) -> QueryResult<Vec<Workspace>> {
-        let directory = tenants::table
-            .order(tenants::name.asc())
-            .select((tenants::id, tenants::name, tenants::slug))
-            .load::<(TenantId, String, String)>(self.conn)?;
-        let mut found = Vec::new();
-        for (id, name, slug) in directory {
-            let scope = TenantScope::new(id);
-            let tx = self.enter(&scope)?;
-            let member = tx
-                .scope
-                .users()
-                .filter(users::email.eq(email.as_str()))
-                .filter(users::active.eq(true))
-                .select(users::id)
-                .first::<MemberId>(tx.conn)
-                .optional()?;
-            if member.is_some() {
-                found.push(Workspace { name, slug });
-            }
-        }
-        Ok(found)
     }
 }

@@ -78,6 +78,7 @@ impl TenantTx<'_> {
                 updated_at: now,
             })
             .execute(self.conn)?;
+        self.list_in_directory(email.as_str())?;
         Ok(id)
     }
 

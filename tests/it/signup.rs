@@ -170,7 +170,8 @@ async fn unicode_names_round_trip_escaped(backend: Backend) {
     assert_eq!(r.status(), StatusCode::OK);
     let (action, token) = handoff_from(&r.text().await.unwrap()).unwrap();
     let apex = app.url("localhost", "");
-    app.hand_off(&app.client, &action, &token, Some(&apex)).await;
+    app.hand_off(&app.client, &action, &token, Some(&apex))
+        .await;
     app.client.forget("unicode");
     let (_, body) = app.get_html("unicode", "/").await;
     assert!(
