@@ -286,14 +286,35 @@ impl PlatformTx<'_> {
     }
 
     /// Up to `limit` due jobs, each naming its tenant (or none for platform mail).
+    /// Tenants take turns: each tenant's oldest due mail first, then each one's
+    /// second, and so on, so one tenant's backlog (a big invite round) delays
+    /// another tenant's password reset by one batch at most, not by the backlog.
     pub fn due_mail_jobs(&mut self, limit: i64) -> QueryResult<Vec<MailJob>> {
+        #[derive(QueryableByName)]
+        struct Due {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            tenant_id: TenantId,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            outbox_id: OutboxId,
+        }
+        // `$1`-style parameters read as positional on both engines.
+        const FAIR_DUE: &str = "SELECT tenant_id, outbox_id FROM ( \
+                SELECT tenant_id, outbox_id, due_at, \
+                       ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY due_at) AS turn \
+                FROM mail_queue WHERE due_at <= $1) AS due \
+             ORDER BY turn, due_at LIMIT $2";
         let now = Utc::now().naive_utc();
-        let tenant_jobs = mail_queue::table
-            .filter(mail_queue::due_at.le(now))
-            .order(mail_queue::due_at.asc())
-            .limit(limit)
-            .select((mail_queue::tenant_id, mail_queue::outbox_id))
-            .load::<(TenantId, OutboxId)>(self.conn)?;
+        let query = diesel::sql_query(FAIR_DUE)
+            .bind::<diesel::sql_types::Timestamp, _>(now)
+            .bind::<diesel::sql_types::BigInt, _>(limit);
+        let due: Vec<Due> = match &mut *self.conn {
+            super::DbConnection::Postgresql(c) => query.load(c)?,
+            super::DbConnection::Sqlite(c) => query.load(c)?,
+        };
+        let tenant_jobs: Vec<(TenantId, OutboxId)> = due
+            .into_iter()
+            .map(|d| (d.tenant_id, d.outbox_id))
+            .collect();
         let platform_jobs = platform_outbox::table
             .filter(platform_outbox::status.eq(MailStatus::Pending))
             .filter(platform_outbox::next_attempt_at.le(now))
@@ -346,5 +367,91 @@ impl PlatformTx<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::tenants::{NewOrganization, SignupOutcome};
+    use crate::db::{Db, run_migrations};
+    use crate::domain::{Email, Slug};
+
+    async fn organization(db: &Db, slug: &str) -> TenantScope {
+        let new = NewOrganization {
+            name: slug.to_owned(),
+            slug: Slug::parse(slug).unwrap(),
+            admin_name: "Admin".to_owned(),
+            admin_email: Email::parse(&format!("admin@{slug}.test")).unwrap(),
+            admin_password_hash: "not a real hash".to_owned(),
+        };
+        match db
+            .platform(move |tx| tx.create_organization(&new))
+            .await
+            .unwrap()
+        {
+            SignupOutcome::Created { tenant, .. } => tenant.scope,
+            SignupOutcome::SlugTaken => panic!("taken"),
+        }
+    }
+
+    fn mail(to: &str) -> OutgoingMail {
+        OutgoingMail {
+            to: to.to_owned(),
+            subject: "s".to_owned(),
+            text: "t".to_owned(),
+            html: "h".to_owned(),
+            link: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn one_tenants_backlog_does_not_hold_back_another_tenants_mail() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::DatabaseUrl::sqlite_file(&dir.path().join("t.db"));
+        run_migrations(&url).unwrap();
+        let db = Db::connect(&url, 2).unwrap();
+        let busy = organization(&db, "busy").await;
+        let quiet = organization(&db, "quiet").await;
+        let member = |scope: &TenantScope| {
+            let scope = scope.clone();
+            let db = db.clone();
+            async move {
+                db.read(&scope, |tx| tx.list_members()).await.unwrap()[0]
+                    .id
+                    .clone()
+            }
+        };
+        let busy_admin = member(&busy).await;
+        let quiet_admin = member(&quiet).await;
+        // The busy tenant queues a backlog first; the quiet one's reset comes last.
+        db.write(&busy, move |tx| {
+            for i in 0..40 {
+                tx.enqueue_mail(
+                    &TenantMail::PasswordReset(busy_admin.clone()),
+                    &mail(&format!("p{i}@busy.test")),
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        db.write(&quiet, move |tx| {
+            tx.enqueue_mail(
+                &TenantMail::PasswordReset(quiet_admin),
+                &mail("admin@quiet.test"),
+            )
+        })
+        .await
+        .unwrap();
+
+        let first = db.platform_read(|tx| tx.due_mail_jobs(4)).await.unwrap();
+
+        assert!(
+            first
+                .iter()
+                .any(|job| matches!(job, MailJob::Tenant { scope, .. } if *scope == quiet)),
+            "the quiet tenant's mail is in the first batch"
+        );
     }
 }
