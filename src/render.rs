@@ -1,7 +1,5 @@
 //! Turning Askama templates into responses, and what every page knows.
 
-use std::collections::BTreeMap;
-
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
@@ -60,40 +58,8 @@ impl PageContext {
     }
 }
 
-/// Messages beside form fields, by field name.
-#[derive(Default, Debug)]
-pub struct FormErrors(BTreeMap<String, String>);
-
-impl FormErrors {
-    /// Records a message for a field (the first one wins).
-    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.entry(field.into()).or_insert_with(|| message.into());
-    }
-
-    /// The message for a field.
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.get(field).map(String::as_str)
-    }
-
-    /// Whether a field has a message.
-    pub fn has(&self, field: &str) -> bool {
-        self.0.contains_key(field)
-    }
-
-    /// Whether there are no messages.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Copies `validator`'s messages in, each under its field's name.
-    pub fn extend_from_validation(&mut self, errors: &validator::ValidationErrors) {
-        for (field, errs) in errors.field_errors() {
-            if let Some(msg) = errs.iter().find_map(|e| e.message.as_ref()) {
-                self.add(field.to_string(), msg.to_string());
-            }
-        }
-    }
-}
+// Form errors are a domain value (forms parse in the domain layer); pages name them here.
+pub use crate::domain::forms::FormErrors;
 
 /// Renders a template with a status. Every HTML page goes through here.
 pub fn render<T: Template>(status: StatusCode, page: &T) -> AppResult<HttpResponse> {

@@ -11,6 +11,11 @@
 //! (or the request line's authority) counts; `X-Forwarded-Host` is never trusted.
 //! `/healthz` and `/static/` answer on any host, for load balancers and assets.
 //!
+//! Body limits are not this middleware's business: it runs before routing, so it
+//! cannot know which route a body is for. Every route takes [`MAX_BODY_BYTES`]
+//! (the app's extractor configs in `startup` refuse a larger declared length
+//! before reading), unless its registration sets a larger [`BodyLimit`].
+//!
 //! Tenants are cached by slug so that a page view costs no directory lookup; the
 //! cache is invalidated here when a tenant is created, renamed or deleted, and
 //! entries expire after [`TENANT_CACHE_TTL`] so other instances catch up.
@@ -22,7 +27,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, ResponseError, web};
+use actix_web::{Error, HttpMessage, HttpRequest, ResponseError, web};
 use moka::sync::Cache;
 use tracing_actix_web::RootSpan;
 
@@ -35,8 +40,20 @@ use crate::error::{AppError, AppResult};
 pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
 /// Tenants kept in the cache.
 pub const TENANT_CACHE_CAPACITY: u64 = 10_000;
-/// Largest request body accepted anywhere but CSV import (SPEC: 1 MiB).
+/// Largest request body a route accepts unless it says otherwise (SPEC: 1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// A route's own body limit, for a route that takes more than [`MAX_BODY_BYTES`]:
+/// set with `.app_data(BodyLimit(..))` on its resource, read by its handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimit(pub usize);
+
+impl BodyLimit {
+    /// The limit of the route serving `req`: its own, or [`MAX_BODY_BYTES`].
+    pub fn of(req: &HttpRequest) -> usize {
+        req.app_data::<BodyLimit>()
+            .map_or(MAX_BODY_BYTES, |limit| limit.0)
+    }
+}
 
 /// Which site a request is for; set in request extensions by [`resolve_site`].
 #[derive(Clone)]
@@ -134,10 +151,10 @@ impl TenantResolver {
     }
 }
 
-/// The middleware: classifies the host, resolves the tenant, refuses oversized
-/// bodies, and records `tenant.slug` on the request's span. A refusal is answered
-/// here as a response, not passed out as an error, so that the middleware around
-/// this one (security headers, the request log) treats it like any other page.
+/// The middleware: classifies the host, resolves the tenant, and records
+/// `tenant.slug` on the request's span. A refusal is answered here as a response,
+/// not passed out as an error, so that the middleware around this one (security
+/// headers, the request log) treats it like any other page.
 pub async fn resolve_site(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -155,10 +172,6 @@ pub async fn resolve_site(
 async fn classify(req: &ServiceRequest) -> Result<(), AppError> {
     let path = req.path();
     let any_host = path == "/healthz" || path.starts_with("/static/");
-    if declared_body_len(req).is_some_and(|len| len > MAX_BODY_BYTES) && !path.ends_with("/import")
-    {
-        return Err(AppError::PayloadTooLarge);
-    }
     if !any_host {
         let resolver = req
             .app_data::<web::Data<TenantResolver>>()
@@ -196,13 +209,6 @@ fn request_host(req: &ServiceRequest) -> String {
         .map(str::to_owned)
         .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
         .unwrap_or_default()
-}
-
-fn declared_body_len(req: &ServiceRequest) -> Option<usize> {
-    req.headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
 }
 
 #[cfg(test)]

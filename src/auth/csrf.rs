@@ -1,7 +1,8 @@
 //! `CsrfForm<T>`: a urlencoded form whose `csrf_token` field matched the session's
 //! before `T` is even parsed. Every POST handler takes one (or `CsrfForm<NoFields>`
 //! for buttons), so a handler cannot forget the check; `tests/it` posts to every
-//! route without a token and expects 403.
+//! route without a token and expects 403. A body that is not urlencoded (the CSV
+//! import's multipart upload) goes through the same [`check_csrf`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,6 +35,15 @@ impl<T> CsrfForm<T> {
 #[derive(Debug, Default, Deserialize)]
 pub struct NoFields {}
 
+/// Whether `submitted` is the session's CSRF token: the one check behind every
+/// form. A session without a token (never shown a form) matches nothing.
+pub fn check_csrf(session: &TypedSession, submitted: Option<&str>) -> Result<(), AppError> {
+    match (submitted, session.existing_csrf_token()) {
+        (Some(s), Some(e)) if constant_time_eq(s, &e) => Ok(()),
+        _ => Err(AppError::Csrf),
+    }
+}
+
 #[derive(Deserialize)]
 struct TokenOnly {
     csrf_token: Option<String>,
@@ -58,11 +68,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             let submitted = serde_urlencoded::from_bytes::<TokenOnly>(&body)
                 .ok()
                 .and_then(|t| t.csrf_token);
-            let expected = session.existing_csrf_token();
-            match (submitted, expected) {
-                (Some(s), Some(e)) if constant_time_eq(&s, &e) => {}
-                _ => return Err(AppError::Csrf),
-            }
+            check_csrf(&session, submitted.as_deref())?;
             serde_urlencoded::from_bytes::<T>(&body)
                 .map(CsrfForm)
                 .map_err(|e| AppError::BadRequest(format!("form: {e}")))

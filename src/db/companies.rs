@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use super::schema::{companies, leads};
 use super::scope::TenantTx;
 use super::{DbConnection, now};
-use crate::domain::{CompanyId, TenantId};
+use crate::domain::forms::CompanyInput;
+use crate::domain::{CompanyId, CompanyNumber, TenantId};
 
 /// Companies shown on one page of the list.
 pub const COMPANY_PAGE_SIZE: i64 = 50;
@@ -21,7 +22,7 @@ pub struct Company {
     /// Internal id.
     pub id: CompanyId,
     /// The id in URLs, per tenant.
-    pub number: i64,
+    pub number: CompanyNumber,
     /// Display name.
     pub name: String,
     /// Web domain, may be blank.
@@ -30,15 +31,6 @@ pub struct Company {
     pub created_at: NaiveDateTime,
     /// Last change.
     pub updated_at: NaiveDateTime,
-}
-
-/// A validated company form (create and update write the same fields).
-#[derive(Clone, Debug)]
-pub struct CompanyInput {
-    /// Display name, trimmed, 1 to 200 characters.
-    pub name: String,
-    /// Web domain, may be blank.
-    pub domain: String,
 }
 
 /// One row of the company list.
@@ -56,7 +48,7 @@ pub struct CompanyPage {
     /// The rows, by name.
     pub rows: Vec<CompanyRow>,
     /// The cursor of the next page, if there is one.
-    pub next_after: Option<i64>,
+    pub next_after: Option<CompanyNumber>,
 }
 
 #[derive(Insertable)]
@@ -64,7 +56,7 @@ pub struct CompanyPage {
 pub(super) struct NewCompanyRow<'a> {
     pub tenant_id: &'a TenantId,
     pub id: &'a CompanyId,
-    pub number: i64,
+    pub number: CompanyNumber,
     pub name: &'a str,
     pub domain: &'a str,
     pub created_at: NaiveDateTime,
@@ -92,7 +84,7 @@ impl TenantTx<'_> {
     pub fn insert_company(&mut self, input: &CompanyInput) -> QueryResult<Company> {
         let tenant_id = self.scope.tenant_id().clone();
         lock_numbers(self.conn, &tenant_id, "companies")?;
-        let max: Option<i64> = self
+        let max: Option<CompanyNumber> = self
             .scope
             .companies()
             .select(diesel::dsl::max(companies::number))
@@ -100,7 +92,7 @@ impl TenantTx<'_> {
         let at = now();
         let company = Company {
             id: CompanyId::generate(),
-            number: max.unwrap_or(0) + 1,
+            number: max.unwrap_or(CompanyNumber::new(0)).next(),
             name: input.name.clone(),
             domain: input.domain.clone(),
             created_at: at,
@@ -121,7 +113,10 @@ impl TenantTx<'_> {
     }
 
     /// The company with this URL number.
-    pub fn find_company_by_number(&mut self, number: i64) -> QueryResult<Option<Company>> {
+    pub fn find_company_by_number(
+        &mut self,
+        number: CompanyNumber,
+    ) -> QueryResult<Option<Company>> {
         self.scope
             .companies()
             .filter(companies::number.eq(number))
@@ -141,7 +136,7 @@ impl TenantTx<'_> {
     }
 
     /// One page of companies by name, after the company numbered `after`.
-    pub fn list_companies(&mut self, after: Option<i64>) -> QueryResult<CompanyPage> {
+    pub fn list_companies(&mut self, after: Option<CompanyNumber>) -> QueryResult<CompanyPage> {
         let cursor = match after {
             Some(n) => self.find_company_by_number(n)?,
             None => None,
@@ -192,7 +187,7 @@ impl TenantTx<'_> {
     }
 
     /// Up to `limit` companies for a drop-down, by name: `(number, name)`.
-    pub fn company_choices(&mut self, limit: i64) -> QueryResult<Vec<(i64, String)>> {
+    pub fn company_choices(&mut self, limit: i64) -> QueryResult<Vec<(CompanyNumber, String)>> {
         self.scope
             .companies()
             .order((companies::name.asc(), companies::number.asc()))

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::companies::CompanyInput;
-use super::leads::{Lead, LeadInput};
+use super::leads::Lead;
 use super::now;
-use super::schema::{companies, users};
+use super::schema::companies;
 use super::scope::TenantTx;
-use crate::domain::{CompanyId, LeadId, MemberId};
+use crate::domain::forms::{CompanyInput, LeadInput};
+use crate::domain::{CompanyId, LeadId, LeadNumber};
 
 /// One parsed CSV row whose company and owner are still names.
 #[derive(Clone, Debug)]
@@ -47,14 +47,7 @@ impl TenantTx<'_> {
         refused_before: bool,
     ) -> QueryResult<ImportOutcome> {
         let mut outcome = ImportOutcome::default();
-        let members: HashMap<String, (MemberId, bool)> = self
-            .scope
-            .users()
-            .select((users::email, users::id, users::active))
-            .load::<(String, MemberId, bool)>(self.conn)?
-            .into_iter()
-            .map(|(email, id, active)| (email, (id, active)))
-            .collect();
+        let members = self.members_by_email()?;
         // Owners first, without writing anything: a file with a refused row
         // changes nothing.
         let mut owners = Vec::with_capacity(rows.len());
@@ -115,7 +108,8 @@ impl TenantTx<'_> {
             let input = row.input;
             batch.push(Lead {
                 id: LeadId::generate(),
-                number: 0,
+                // Numbered on insert.
+                number: LeadNumber::new(0),
                 name: input.name,
                 email: input.email,
                 phone: input.phone,

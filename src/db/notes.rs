@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::now;
 use super::schema::{leads, notes};
 use super::scope::TenantTx;
-use crate::domain::{LeadId, MemberId, NoteId, TenantId};
+use crate::domain::{LeadId, LeadNumber, MemberId, NoteId, TenantId};
 
 /// A note with its author, as a lead's page shows it.
 #[derive(Clone, Debug)]
@@ -25,7 +25,7 @@ pub struct RecentNote {
     /// The note.
     pub note: NoteView,
     /// Its lead's number.
-    pub lead_number: i64,
+    pub lead_number: LeadNumber,
     /// Its lead's name.
     pub lead_name: String,
 }
@@ -98,7 +98,7 @@ impl TenantTx<'_> {
             .load(self.conn)?;
         let names = self.member_names(rows.iter().map(|r| r.1.clone()).collect())?;
         let lead_ids: Vec<LeadId> = rows.iter().map(|r| r.0.clone()).collect();
-        let leads: Vec<(LeadId, i64, String)> = self
+        let leads: Vec<(LeadId, LeadNumber, String)> = self
             .scope
             .leads()
             .filter(leads::id.eq_any(lead_ids))

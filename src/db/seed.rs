@@ -20,6 +20,7 @@ use super::scope::{TenantScope, TenantTx};
 use super::tenants::NewUser;
 use super::{insert_many, now};
 use crate::domain::{CompanyId, LeadId, LeadStatus, MemberId, NoteId, Role, TenantId};
+use crate::domain::{CompanyNumber, LeadNumber};
 
 /// Members per demo tenant (the first is the admin).
 pub const SEED_MEMBERS: usize = 5;
@@ -186,7 +187,7 @@ impl TenantTx<'_> {
                 .map(|&i| NewCompanyRow {
                     tenant_id: &tenant_id,
                     id: &company_ids[i],
-                    number: i as i64 + 1,
+                    number: CompanyNumber::new(i as i64 + 1),
                     name: &company_names[i],
                     domain: "",
                     created_at: at,
@@ -204,7 +205,8 @@ impl TenantTx<'_> {
             let updated = created + Duration::seconds(rng.gen_range(0..30 * 86_400));
             batch.push(Lead {
                 id: LeadId::generate(),
-                number: 0,
+                // Numbered on insert.
+                number: LeadNumber::new(0),
                 name: format!("{first} {last}"),
                 email: format!(
                     "{}.{}{i}@example.test",
@@ -229,7 +231,7 @@ impl TenantTx<'_> {
             .step_by(10)
             .map(|l| (l.id.clone(), l.updated_at))
             .collect();
-        self.insert_leads_numbered(batch, false)?;
+        self.insert_leads_without_activity(batch)?;
         for chunk in noted.chunks(INSERT_CHUNK) {
             let rows: Vec<NewNoteRow<'_>> = chunk
                 .iter()

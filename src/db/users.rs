@@ -1,5 +1,7 @@
 //! Members of a tenant (the `users` table).
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -116,5 +118,47 @@ impl TenantTx<'_> {
             .set((users::name.eq(name), users::updated_at.eq(super::now())))
             .execute(self.conn)?;
         Ok(())
+    }
+}
+
+/// Lookups of members for other tables' pages: names beside leads and notes,
+/// drop-downs, and owners matched by email in an import.
+impl TenantTx<'_> {
+    /// Names and emails of members by id (for lists and notes).
+    pub(super) fn member_names(
+        &mut self,
+        ids: Vec<MemberId>,
+    ) -> QueryResult<HashMap<MemberId, (String, String)>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(MemberId, String, String)> = self
+            .scope
+            .users()
+            .filter(users::id.eq_any(ids))
+            .select((users::id, users::name, users::email))
+            .load(self.conn)?;
+        Ok(rows.into_iter().map(|(id, n, e)| (id, (n, e))).collect())
+    }
+
+    /// Every member for the owner filter and drop-down: `(id, name, active)`.
+    pub fn member_choices(&mut self) -> QueryResult<Vec<(MemberId, String, bool)>> {
+        self.scope
+            .users()
+            .order((users::name.asc(), users::id.asc()))
+            .select((users::id, users::name, users::active))
+            .load(self.conn)
+    }
+
+    /// Every member by login email: `email -> (id, active)`.
+    pub(super) fn members_by_email(&mut self) -> QueryResult<HashMap<String, (MemberId, bool)>> {
+        Ok(self
+            .scope
+            .users()
+            .select((users::email, users::id, users::active))
+            .load::<(String, MemberId, bool)>(self.conn)?
+            .into_iter()
+            .map(|(email, id, active)| (email, (id, active)))
+            .collect())
     }
 }

@@ -1,4 +1,4 @@
-//! Lead values: `LeadStatus` and money amounts.
+//! Lead values: `LeadStatus`, the list's `LeadSort`, and money amounts.
 
 use std::fmt;
 use std::str::FromStr;
@@ -90,6 +90,47 @@ where
 impl fmt::Display for LeadStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Sort orders of the lead list. How each one orders rows is the data layer's
+/// business (`db::leads::list`); here is only what it is called in a URL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LeadSort {
+    /// Most recently changed first (the default).
+    #[default]
+    Updated,
+    /// Newest first.
+    Created,
+    /// By name, A to Z.
+    Name,
+    /// Highest value first.
+    Value,
+}
+
+impl LeadSort {
+    /// Every sort with its query value: the one table both directions read.
+    const NAMES: [(LeadSort, &'static str); 4] = [
+        (LeadSort::Updated, "updated"),
+        (LeadSort::Created, "created"),
+        (LeadSort::Name, "name"),
+        (LeadSort::Value, "value"),
+    ];
+
+    /// Parses the `sort` query value; anything unknown is the default.
+    pub fn parse(raw: &str) -> Self {
+        Self::NAMES
+            .into_iter()
+            .find(|(_, name)| *name == raw)
+            .map_or_else(LeadSort::default, |(sort, _)| sort)
+    }
+
+    /// The query value.
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .into_iter()
+            .find(|(sort, _)| *sort == self)
+            .map_or("updated", |(_, name)| name)
     }
 }
 
@@ -191,6 +232,15 @@ mod tests {
             assert_eq!(s.as_str().parse::<LeadStatus>(), Ok(s));
         }
         assert!("open".parse::<LeadStatus>().is_err());
+    }
+
+    #[test]
+    fn sorts_round_trip_and_unknown_sorts_fall_back_to_updated() {
+        for (sort, _) in LeadSort::NAMES {
+            assert_eq!(LeadSort::parse(sort.as_str()), sort);
+        }
+        assert_eq!(LeadSort::parse("value"), LeadSort::Value);
+        assert_eq!(LeadSort::parse("drop table"), LeadSort::Updated);
     }
 
     #[test]

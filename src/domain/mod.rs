@@ -17,6 +17,10 @@ pub use role::Role;
 pub use slug::{Slug, SlugError};
 pub(crate) use text_enum::text_enum;
 
+pub mod forms;
+pub use ids::{CompanyNumber, LeadNumber};
+pub use lead::LeadSort;
+
 /// Longest name or title a user may enter (SPEC: "names and titles at most 200").
 pub const MAX_NAME_LEN: usize = 200;
 /// Longest email address (RFC 5321 path limit, as SPEC says).

@@ -4,17 +4,17 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use validator::Validate;
 
 use crate::auth::csrf::NoFields;
 use crate::auth::{CsrfForm, CurrentMember, TypedSession};
-use crate::db::companies::{Company, CompanyInput, CompanyPage};
+use crate::db::companies::{Company, CompanyPage};
 use crate::db::leads::LeadRow;
 use crate::db::{Db, QueryError};
-use crate::domain::{parse_name, parse_optional_text};
+use crate::domain::CompanyNumber;
+use crate::domain::forms::{CompanyForm, FormErrors};
 use crate::error::AppResult;
 use crate::http::see_other;
-use crate::render::{FormErrors, PageContext, render};
+use crate::render::{PageContext, render};
 
 /// Leads shown on a company's page.
 const COMPANY_LEADS_SHOWN: i64 = 100;
@@ -39,7 +39,7 @@ pub(super) async fn list_companies(
     db: web::Data<Db>,
     query: web::Query<CompanyListQuery>,
 ) -> AppResult<HttpResponse> {
-    let after = query.after.trim().parse::<i64>().ok();
+    let after = query.after.trim().parse::<CompanyNumber>().ok();
     let page = db
         .read(&me.tenant.scope, move |tx| tx.list_companies(after))
         .await?;
@@ -53,50 +53,13 @@ pub(super) async fn list_companies(
     )
 }
 
-/// The company form as typed.
-#[derive(Debug, Default, Deserialize, Validate, Clone)]
-#[serde(default)]
-pub(super) struct CompanyForm {
-    #[validate(length(max = 200, message = "Must be at most 200 characters."))]
-    name: String,
-    #[validate(length(max = 200, message = "Must be at most 200 characters."))]
-    domain: String,
-}
-
-impl CompanyForm {
-    fn parse(&self) -> Result<CompanyInput, FormErrors> {
-        let mut errors = FormErrors::default();
-        if let Err(e) = self.validate() {
-            errors.extend_from_validation(&e);
-        }
-        let name = parse_name(&self.name)
-            .map_err(|e| errors.add("name", e))
-            .ok();
-        let domain = parse_optional_text(&self.domain)
-            .map_err(|e| errors.add("domain", e))
-            .ok();
-        if let Some(d) = &domain {
-            if d.contains(char::is_whitespace) {
-                errors.add("domain", "A domain has no spaces, e.g. example.com.");
-            }
-        }
-        match (name, domain) {
-            (Some(name), Some(domain)) if errors.is_empty() => Ok(CompanyInput {
-                name,
-                domain: domain.to_lowercase(),
-            }),
-            _ => Err(errors),
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "companies/form.html")]
 struct CompanyFormPage {
     ctx: PageContext,
     form: CompanyForm,
     errors: FormErrors,
-    number: Option<i64>,
+    number: Option<CompanyNumber>,
 }
 
 impl CompanyFormPage {
@@ -114,7 +77,7 @@ fn form_page(
     status: StatusCode,
     form: CompanyForm,
     errors: FormErrors,
-    number: Option<i64>,
+    number: Option<CompanyNumber>,
 ) -> AppResult<HttpResponse> {
     render(
         status,
@@ -165,7 +128,7 @@ pub(super) async fn create_company(
     let company = db
         .write(&me.tenant.scope, move |tx| tx.insert_company(&input))
         .await?;
-    tracing::info!(company.number = company.number, "company created");
+    tracing::info!(company.number = company.number.get(), "company created");
     session.flash("success", "Company created.");
     Ok(see_other(&format!("/companies/{}", company.number)))
 }
@@ -183,7 +146,7 @@ pub(super) async fn show_company(
     me: CurrentMember,
     session: TypedSession,
     db: web::Data<Db>,
-    path: web::Path<i64>,
+    path: web::Path<CompanyNumber>,
 ) -> AppResult<HttpResponse> {
     let number = path.into_inner();
     let (company, leads, lead_count) = db
@@ -212,7 +175,7 @@ pub(super) async fn edit_company_form(
     me: CurrentMember,
     session: TypedSession,
     db: web::Data<Db>,
-    path: web::Path<i64>,
+    path: web::Path<CompanyNumber>,
 ) -> AppResult<HttpResponse> {
     let number = path.into_inner();
     let company = db
@@ -240,7 +203,7 @@ pub(super) async fn update_company(
     me: CurrentMember,
     session: TypedSession,
     db: web::Data<Db>,
-    path: web::Path<i64>,
+    path: web::Path<CompanyNumber>,
     form: CsrfForm<CompanyForm>,
 ) -> AppResult<HttpResponse> {
     let number = path.into_inner();
@@ -281,7 +244,7 @@ pub(super) async fn delete_company(
     me: CurrentMember,
     session: TypedSession,
     db: web::Data<Db>,
-    path: web::Path<i64>,
+    path: web::Path<CompanyNumber>,
     _form: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
     let number = path.into_inner();
@@ -294,7 +257,7 @@ pub(super) async fn delete_company(
         })
         .await?;
     tracing::info!(
-        company.number = number,
+        company.number = number.get(),
         leads.unlinked = unlinked,
         "company deleted"
     );

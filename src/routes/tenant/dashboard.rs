@@ -6,8 +6,9 @@ use askama::Template;
 
 use crate::auth::{CurrentMember, TypedSession};
 use crate::db::Db;
-use crate::db::leads::{LeadFilter, LeadRow, LeadSort, StatusSummary};
+use crate::db::leads::{LeadFilter, LeadRow, StatusSummary};
 use crate::db::notes::RecentNote;
+use crate::domain::LeadSort;
 use crate::error::AppResult;
 use crate::render::{PageContext, render};
 

@@ -5,9 +5,9 @@
 //! million rows never sit in memory.
 //!
 //! Import takes a `multipart/form-data` upload: that is what a file input sends,
-//! and it lets the same form offer a text area for pasting. Its own limit is
-//! [`MAX_IMPORT_BYTES`]; the 1 MiB check in `tenancy` lets paths ending in
-//! `/import` through. Columns are matched by header name, case-insensitively, in any
+//! and it lets the same form offer a text area for pasting. Its own limit,
+//! [`MAX_IMPORT_BYTES`], is set on its route's registration (a
+//! [`crate::tenancy::BodyLimit`]); the CSRF check is the one every form has. Columns are matched by header name, case-insensitively, in any
 //! order; `name` is required, unknown columns are ignored and named in the report.
 //! The rule: every valid row goes in (in one transaction), every refused row is
 //! listed with its line and reason, and nothing is half-written.
@@ -18,23 +18,25 @@ use actix_multipart::{Multipart, MultipartError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use futures_util::StreamExt;
 
-use super::leads::{LeadForm, LeadListQuery};
+use super::leads::LeadListQuery;
+use crate::auth::csrf::{CSRF_FIELD, check_csrf};
 use crate::auth::{CurrentMember, TypedSession};
 use crate::db::Db;
 use crate::db::import::{ImportOutcome, ImportRow};
-use crate::db::leads::{Lead, LeadRow};
+use crate::db::leads::{Lead, LeadRow, MAX_LEAD_PAGE_SIZE};
+use crate::domain::forms::LeadForm;
 use crate::domain::{Email, MAX_NAME_LEN, format_money};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::render::{PageContext, render};
-use crate::secret::constant_time_eq;
+use crate::tenancy::BodyLimit;
 
-/// Rows read per transaction while exporting.
-pub const EXPORT_PAGE_ROWS: i64 = 1_000;
+/// Rows read per transaction while exporting: the most one read of the list gives.
+pub const EXPORT_PAGE_ROWS: i64 = MAX_LEAD_PAGE_SIZE;
 /// Largest upload accepted by the import (SPEC: CSV import says its own limit).
 pub const MAX_IMPORT_BYTES: usize = 10 * 1024 * 1024;
 /// Most data rows in one file.
@@ -202,7 +204,7 @@ pub(super) async fn import_form(
 }
 
 /// The fields an import form sends: its CSRF token, an uploaded file, pasted text.
-const IMPORT_FIELDS: [&str; 3] = ["csrf_token", "file", "csv"];
+const IMPORT_FIELDS: [&str; 3] = [CSRF_FIELD, "file", "csv"];
 
 /// Reads a `multipart/form-data` body (actix-multipart) into the import form's
 /// fields, at most `limit` bytes in all (more is a 413); other fields are read past
@@ -237,19 +239,18 @@ async fn read_import_form(
 
 #[tracing::instrument(name = "import leads", skip_all)]
 pub(super) async fn import_leads(
+    req: HttpRequest,
     me: CurrentMember,
     session: TypedSession,
     db: web::Data<Db>,
     form: Multipart,
 ) -> AppResult<HttpResponse> {
-    let mut fields = read_import_form(form, MAX_IMPORT_BYTES).await?;
+    // Counted as it streams in: the limit set on this route's registration.
+    let mut fields = read_import_form(form, BodyLimit::of(&req)).await?;
     let token = fields
-        .get("csrf_token")
+        .get(CSRF_FIELD)
         .and_then(|t| std::str::from_utf8(t).ok());
-    match (token, session.existing_csrf_token()) {
-        (Some(s), Some(e)) if constant_time_eq(s, &e) => {}
-        _ => return Err(AppError::Csrf),
-    }
+    check_csrf(&session, token)?;
     let file = fields.remove("file").filter(|d| !d.is_empty());
     let pasted = fields
         .remove("csv")

@@ -6,12 +6,16 @@ mod companies;
 mod dashboard;
 mod invite;
 mod lead_csv;
+mod lead_form;
+mod lead_show;
 mod leads;
 mod password;
 mod settings;
 mod team;
 
 use actix_web::web;
+
+use crate::tenancy::BodyLimit;
 
 /// Registers the tenant routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -70,16 +74,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/settings", web::post().to(settings::update_settings))
         // Fixed paths before `/leads/{id}`, which would otherwise take them.
         .route("/leads", web::get().to(leads::list_leads))
-        .route("/leads", web::post().to(leads::create_lead))
-        .route("/leads/new", web::get().to(leads::new_lead_form))
+        .route("/leads", web::post().to(lead_form::create_lead))
+        .route("/leads/new", web::get().to(lead_form::new_lead_form))
         .route("/leads/export.csv", web::get().to(lead_csv::export_leads))
-        .route("/leads/import", web::get().to(lead_csv::import_form))
-        .route("/leads/import", web::post().to(lead_csv::import_leads))
-        .route("/leads/{id}", web::get().to(leads::show_lead))
-        .route("/leads/{id}", web::post().to(leads::update_lead))
-        .route("/leads/{id}/edit", web::get().to(leads::edit_lead_form))
-        .route("/leads/{id}/delete", web::post().to(leads::delete_lead))
-        .route("/leads/{id}/notes", web::post().to(leads::create_note))
+        .service(
+            web::resource("/leads/import")
+                // Files are larger than forms: the import's own limit, on its route.
+                .app_data(BodyLimit(lead_csv::MAX_IMPORT_BYTES))
+                .route(web::get().to(lead_csv::import_form))
+                .route(web::post().to(lead_csv::import_leads)),
+        )
+        .route("/leads/{id}", web::get().to(lead_show::show_lead))
+        .route("/leads/{id}", web::post().to(lead_form::update_lead))
+        .route("/leads/{id}/edit", web::get().to(lead_form::edit_lead_form))
+        .route("/leads/{id}/delete", web::post().to(lead_show::delete_lead))
+        .route("/leads/{id}/notes", web::post().to(lead_show::create_note))
         .route("/companies", web::get().to(companies::list_companies))
         .route("/companies", web::post().to(companies::create_company))
         .route("/companies/new", web::get().to(companies::new_company_form))

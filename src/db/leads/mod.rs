@@ -1,0 +1,106 @@
+//! Leads of a tenant: the model here; the filtered list in [`list`], single-lead
+//! and summary reads in [`read`], writes (with their status activity) in [`write`].
+
+mod list;
+mod read;
+mod write;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+pub use list::LeadFilter;
+
+use super::schema::leads;
+use crate::domain::{CompanyId, CompanyNumber, LeadId, LeadNumber, LeadStatus, MemberId};
+
+/// Default rows per page of the lead list.
+pub const LEAD_PAGE_SIZE: i64 = 50;
+/// Most rows per page a visitor may ask for on the list (`per=`).
+pub const MAX_LEAD_LIST_PAGE_SIZE: i64 = 200;
+/// Most rows one read of the list returns, whatever the caller asks for; the CSV
+/// export reads pages of exactly this.
+pub const MAX_LEAD_PAGE_SIZE: i64 = 1_000;
+/// Rows per multi-row `INSERT` in bulk writes: 13 columns each stays well under
+/// both backends' limits on bound parameters.
+pub const INSERT_CHUNK: usize = 1_000;
+
+// The page sizes nest: the default within what a visitor may ask for, and that
+// within what one read returns, so no clamp silently cuts a page shorter.
+const _: () = assert!(LEAD_PAGE_SIZE <= MAX_LEAD_LIST_PAGE_SIZE);
+const _: () = assert!(MAX_LEAD_LIST_PAGE_SIZE <= MAX_LEAD_PAGE_SIZE);
+
+/// A lead as stored.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = leads, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Lead {
+    /// Internal id.
+    pub id: LeadId,
+    /// The id in URLs, per tenant.
+    pub number: LeadNumber,
+    /// The person's name.
+    pub name: String,
+    /// Email, may be blank.
+    pub email: String,
+    /// Phone, may be blank.
+    pub phone: String,
+    /// Their company, if any.
+    pub company_id: Option<CompanyId>,
+    /// Pipeline status.
+    pub status: LeadStatus,
+    /// Deal value in minor units.
+    pub value: i64,
+    /// The member who owns it, if any.
+    pub owner_id: Option<MemberId>,
+    /// Where it came from.
+    pub source: String,
+    /// When it was added.
+    pub created_at: NaiveDateTime,
+    /// Last change.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A lead with what the list shows beside it.
+#[derive(Clone, Debug)]
+pub struct LeadRow {
+    /// The lead.
+    pub lead: Lead,
+    /// Its company's number and name.
+    pub company: Option<(CompanyNumber, String)>,
+    /// Its owner's name and email.
+    pub owner: Option<(String, String)>,
+}
+
+/// One page of the list.
+#[derive(Debug)]
+pub struct LeadPage {
+    /// The rows in order.
+    pub rows: Vec<LeadRow>,
+    /// All matches of the filter, over every page.
+    pub total: i64,
+    /// The cursor (a lead number) of the next page, if there is one.
+    pub next_after: Option<LeadNumber>,
+}
+
+/// Leads and value per status, for the dashboard.
+#[derive(Clone, Debug)]
+pub struct StatusSummary {
+    /// The status.
+    pub status: LeadStatus,
+    /// How many leads have it.
+    pub count: i64,
+    /// Their total value in minor units.
+    pub value: i64,
+}
+
+/// A status change of a lead.
+#[derive(Clone, Debug)]
+pub struct Activity {
+    /// Who changed it, if still known.
+    pub actor_name: Option<String>,
+    /// The status before (none when the lead was created).
+    pub from_status: Option<LeadStatus>,
+    /// The status after.
+    pub to_status: LeadStatus,
+    /// When.
+    pub created_at: NaiveDateTime,
+}

@@ -1,0 +1,263 @@
+//! Writes of leads: create and update (each checking the lead's company and owner
+//! in the tenant and recording status activity), delete, and bulk inserts.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{INSERT_CHUNK, Lead};
+use crate::db::companies::lock_numbers;
+use crate::db::schema::{lead_activities, leads};
+use crate::db::scope::TenantTx;
+use crate::db::{insert_many, now};
+use crate::domain::forms::{LeadInput, LeadRefusal};
+use crate::domain::{CompanyId, LeadId, LeadNumber, LeadStatus, MemberId, TenantId};
+
+#[derive(Insertable)]
+#[diesel(table_name = leads)]
+struct NewLeadRow<'a> {
+    tenant_id: &'a TenantId,
+    id: &'a LeadId,
+    number: LeadNumber,
+    name: &'a str,
+    email: &'a str,
+    phone: &'a str,
+    company_id: Option<&'a CompanyId>,
+    status: LeadStatus,
+    value: i64,
+    owner_id: Option<&'a MemberId>,
+    source: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> NewLeadRow<'a> {
+    fn from_lead(tenant_id: &'a TenantId, lead: &'a Lead) -> Self {
+        Self {
+            tenant_id,
+            id: &lead.id,
+            number: lead.number,
+            name: &lead.name,
+            email: &lead.email,
+            phone: &lead.phone,
+            company_id: lead.company_id.as_ref(),
+            status: lead.status,
+            value: lead.value,
+            owner_id: lead.owner_id.as_ref(),
+            source: &lead.source,
+            created_at: lead.created_at,
+            updated_at: lead.updated_at,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = lead_activities)]
+struct NewActivityRow<'a> {
+    tenant_id: &'a TenantId,
+    id: String,
+    lead_id: &'a LeadId,
+    actor_id: Option<&'a MemberId>,
+    from_status: Option<LeadStatus>,
+    to_status: LeadStatus,
+    created_at: NaiveDateTime,
+}
+
+impl<'a> NewActivityRow<'a> {
+    /// The "created" activity of a lead added without an actor (an import).
+    fn created(tenant_id: &'a TenantId, lead: &'a Lead) -> Self {
+        Self {
+            tenant_id,
+            id: uuid::Uuid::new_v4().to_string(),
+            lead_id: &lead.id,
+            actor_id: None,
+            from_status: None,
+            to_status: lead.status,
+            created_at: lead.created_at,
+        }
+    }
+}
+
+/// A lead's company and owner, resolved in the tenant.
+type LeadRefs = (Option<CompanyId>, Option<MemberId>);
+
+impl TenantTx<'_> {
+    /// The next free lead number of this tenant; call after [`lock_numbers`].
+    fn next_lead_number(&mut self) -> QueryResult<LeadNumber> {
+        let max: Option<LeadNumber> = self
+            .scope
+            .leads()
+            .select(diesel::dsl::max(leads::number))
+            .first(self.conn)?;
+        Ok(max.unwrap_or(LeadNumber::new(0)).next())
+    }
+
+    /// Resolves the form's company and owner inside this tenant. The owner must
+    /// be active, unless it is `current_owner` (a lead keeps a deactivated owner
+    /// until someone picks another).
+    fn resolve_refs(
+        &mut self,
+        input: &LeadInput,
+        current_owner: Option<&MemberId>,
+    ) -> QueryResult<Result<LeadRefs, LeadRefusal>> {
+        let company = match input.company {
+            Some(n) => match self.find_company_by_number(n)? {
+                Some(c) => Some(c.id),
+                None => return Ok(Err(LeadRefusal::UnknownCompany)),
+            },
+            None => None,
+        };
+        let owner = match &input.owner {
+            Some(id) => match self.find_member(id)? {
+                Some(m) if m.active || current_owner == Some(&m.id) => Some(m.id),
+                _ => return Ok(Err(LeadRefusal::UnknownOwner)),
+            },
+            None => None,
+        };
+        Ok(Ok((company, owner)))
+    }
+
+    fn record_status(
+        &mut self,
+        lead: &LeadId,
+        actor: Option<&MemberId>,
+        from: Option<LeadStatus>,
+        to: LeadStatus,
+        at: NaiveDateTime,
+    ) -> QueryResult<()> {
+        let tenant_id = self.scope.tenant_id().clone();
+        diesel::insert_into(lead_activities::table)
+            .values(NewActivityRow {
+                tenant_id: &tenant_id,
+                id: uuid::Uuid::new_v4().to_string(),
+                lead_id: lead,
+                actor_id: actor,
+                from_status: from,
+                to_status: to,
+                created_at: at,
+            })
+            .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// Creates a lead after checking its company and owner belong to this tenant.
+    pub fn create_lead(
+        &mut self,
+        input: &LeadInput,
+        actor: &MemberId,
+    ) -> QueryResult<Result<Lead, LeadRefusal>> {
+        let (company_id, owner_id) = match self.resolve_refs(input, None)? {
+            Ok(refs) => refs,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let tenant_id = self.scope.tenant_id().clone();
+        lock_numbers(self.conn, &tenant_id, "leads")?;
+        let at = now();
+        let lead = Lead {
+            id: LeadId::generate(),
+            number: self.next_lead_number()?,
+            name: input.name.clone(),
+            email: input.email.clone(),
+            phone: input.phone.clone(),
+            company_id,
+            status: input.status,
+            value: input.value,
+            owner_id,
+            source: input.source.clone(),
+            created_at: at,
+            updated_at: at,
+        };
+        diesel::insert_into(leads::table)
+            .values(NewLeadRow::from_lead(&tenant_id, &lead))
+            .execute(self.conn)?;
+        self.record_status(&lead.id, Some(actor), None, lead.status, at)?;
+        Ok(Ok(lead))
+    }
+
+    /// Updates a lead; a change of status is recorded as activity.
+    pub fn update_lead(
+        &mut self,
+        existing: &Lead,
+        input: &LeadInput,
+        actor: &MemberId,
+    ) -> QueryResult<Result<(), LeadRefusal>> {
+        let (company_id, owner_id) = match self.resolve_refs(input, existing.owner_id.as_ref())? {
+            Ok(refs) => refs,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let at = now();
+        diesel::update(self.scope.leads().filter(leads::id.eq(&existing.id)))
+            .set((
+                leads::name.eq(&input.name),
+                leads::email.eq(&input.email),
+                leads::phone.eq(&input.phone),
+                leads::company_id.eq(company_id),
+                leads::status.eq(input.status),
+                leads::value.eq(input.value),
+                leads::owner_id.eq(owner_id),
+                leads::source.eq(&input.source),
+                leads::updated_at.eq(at),
+            ))
+            .execute(self.conn)?;
+        if existing.status != input.status {
+            self.record_status(
+                &existing.id,
+                Some(actor),
+                Some(existing.status),
+                input.status,
+                at,
+            )?;
+        }
+        Ok(Ok(()))
+    }
+
+    /// Deletes a lead; its notes and activity go with it (foreign-key cascade).
+    pub fn delete_lead(&mut self, id: &LeadId) -> QueryResult<usize> {
+        diesel::delete(self.scope.leads().filter(leads::id.eq(id))).execute(self.conn)
+    }
+
+    /// Inserts many already-validated leads (CSV import) with multi-row inserts,
+    /// numbering them after the tenant's highest (whatever number they carry),
+    /// each with its "created" activity. Returns the numbers given.
+    pub fn insert_leads_bulk(&mut self, batch: Vec<Lead>) -> QueryResult<Vec<LeadNumber>> {
+        let batch = self.insert_numbered(batch)?;
+        let tenant_id = self.scope.tenant_id().clone();
+        for chunk in batch.chunks(INSERT_CHUNK) {
+            let activities: Vec<NewActivityRow<'_>> = chunk
+                .iter()
+                .map(|l| NewActivityRow::created(&tenant_id, l))
+                .collect();
+            insert_many!(self.conn, lead_activities::table, activities);
+        }
+        Ok(batch.iter().map(|l| l.number).collect())
+    }
+
+    /// As [`TenantTx::insert_leads_bulk`], without activity rows: demo data has
+    /// no history to show.
+    pub(in crate::db) fn insert_leads_without_activity(
+        &mut self,
+        batch: Vec<Lead>,
+    ) -> QueryResult<Vec<LeadNumber>> {
+        let batch = self.insert_numbered(batch)?;
+        Ok(batch.iter().map(|l| l.number).collect())
+    }
+
+    /// Numbers the leads after the tenant's highest and inserts them; returns them
+    /// as inserted.
+    fn insert_numbered(&mut self, mut batch: Vec<Lead>) -> QueryResult<Vec<Lead>> {
+        let tenant_id = self.scope.tenant_id().clone();
+        lock_numbers(self.conn, &tenant_id, "leads")?;
+        let mut number = self.next_lead_number()?;
+        for lead in &mut batch {
+            lead.number = number;
+            number = number.next();
+        }
+        for chunk in batch.chunks(INSERT_CHUNK) {
+            let rows: Vec<NewLeadRow<'_>> = chunk
+                .iter()
+                .map(|l| NewLeadRow::from_lead(&tenant_id, l))
+                .collect();
+            insert_many!(self.conn, leads::table, rows);
+        }
+        Ok(batch)
+    }
+}

@@ -1,0 +1,181 @@
+//! A lead's page with its notes and history, adding a note, and deleting the lead.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use validator::Validate;
+
+use crate::auth::csrf::NoFields;
+use crate::auth::{CsrfForm, CurrentMember, TypedSession};
+use crate::db::leads::{Activity, Lead};
+use crate::db::notes::NoteView;
+use crate::db::users::Member;
+use crate::db::{Db, QueryError};
+use crate::domain::forms::FormErrors;
+use crate::domain::{CompanyNumber, LeadNumber, MAX_NOTE_LEN};
+use crate::error::AppResult;
+use crate::http::see_other;
+use crate::render::{PageContext, render};
+
+/// [`MAX_NOTE_LEN`] as `validator` wants it.
+const NOTE_LIMIT: u64 = MAX_NOTE_LEN as u64;
+
+/// Everything a lead's page shows.
+struct LeadDetail {
+    lead: Lead,
+    company: Option<(CompanyNumber, String)>,
+    owner: Option<Member>,
+    notes: Vec<NoteView>,
+    activity: Vec<Activity>,
+}
+
+async fn load_detail(db: &Db, me: &CurrentMember, number: LeadNumber) -> AppResult<LeadDetail> {
+    db.read(&me.tenant.scope, move |tx| {
+        let lead = tx
+            .find_lead_by_number(number)?
+            .ok_or(QueryError::NotFound)?;
+        let company = match &lead.company_id {
+            Some(id) => tx.find_company(id)?.map(|c| (c.number, c.name)),
+            None => None,
+        };
+        let owner = match &lead.owner_id {
+            Some(id) => tx.find_member(id)?,
+            None => None,
+        };
+        let notes = tx.list_notes(&lead.id)?;
+        let activity = tx.list_activity(&lead.id)?;
+        Ok(LeadDetail {
+            lead,
+            company,
+            owner,
+            notes,
+            activity,
+        })
+    })
+    .await
+    .map_err(Into::into)
+}
+
+#[derive(Template)]
+#[template(path = "leads/show.html")]
+struct LeadShowPage {
+    ctx: PageContext,
+    detail: LeadDetail,
+    note_body: String,
+    errors: FormErrors,
+    max_note_len: usize,
+}
+
+/// What one showing of a lead's page is: which lead, the answer's status, and
+/// the note form as typed with its messages.
+struct ShowView {
+    number: LeadNumber,
+    status: StatusCode,
+    note_body: String,
+    errors: FormErrors,
+}
+
+async fn show_page(
+    db: &Db,
+    me: &CurrentMember,
+    session: &TypedSession,
+    view: ShowView,
+) -> AppResult<HttpResponse> {
+    let detail = load_detail(db, me, view.number).await?;
+    render(
+        view.status,
+        &LeadShowPage {
+            ctx: PageContext::app(session, me, "leads"),
+            detail,
+            note_body: view.note_body,
+            errors: view.errors,
+            max_note_len: MAX_NOTE_LEN,
+        },
+    )
+}
+
+pub(super) async fn show_lead(
+    me: CurrentMember,
+    session: TypedSession,
+    db: web::Data<Db>,
+    path: web::Path<LeadNumber>,
+) -> AppResult<HttpResponse> {
+    let view = ShowView {
+        number: path.into_inner(),
+        status: StatusCode::OK,
+        note_body: String::new(),
+        errors: FormErrors::default(),
+    };
+    show_page(&db, &me, &session, view).await
+}
+
+#[tracing::instrument(name = "delete lead", skip_all)]
+pub(super) async fn delete_lead(
+    me: CurrentMember,
+    session: TypedSession,
+    db: web::Data<Db>,
+    path: web::Path<LeadNumber>,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<HttpResponse> {
+    let number = path.into_inner();
+    db.write(&me.tenant.scope, move |tx| {
+        let lead = tx
+            .find_lead_by_number(number)?
+            .ok_or(QueryError::NotFound)?;
+        tx.delete_lead(&lead.id)?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(lead.number = number.get(), "lead deleted");
+    session.flash("success", "Lead deleted.");
+    Ok(see_other("/leads"))
+}
+
+/// The note form.
+#[derive(Debug, Default, Deserialize, Validate)]
+#[serde(default)]
+pub(super) struct NoteForm {
+    #[validate(length(max = NOTE_LIMIT, message = "Must be at most 10,000 characters."))]
+    body: String,
+}
+
+#[tracing::instrument(name = "add note", skip_all)]
+pub(super) async fn create_note(
+    me: CurrentMember,
+    session: TypedSession,
+    db: web::Data<Db>,
+    path: web::Path<LeadNumber>,
+    form: CsrfForm<NoteForm>,
+) -> AppResult<HttpResponse> {
+    let number = path.into_inner();
+    let form = form.into_inner();
+    let mut errors = FormErrors::default();
+    if let Err(e) = form.validate() {
+        errors.extend_from_validation(&e);
+    }
+    if form.body.trim().is_empty() {
+        errors.add("body", "Please write something.");
+    }
+    if !errors.is_empty() {
+        let view = ShowView {
+            number,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            note_body: form.body,
+            errors,
+        };
+        return show_page(&db, &me, &session, view).await;
+    }
+    let author = me.member.id.clone();
+    let body = form.body.trim_end().to_owned();
+    db.write(&me.tenant.scope, move |tx| {
+        let lead = tx
+            .find_lead_by_number(number)?
+            .ok_or(QueryError::NotFound)?;
+        tx.add_note(&lead.id, &author, &body)?;
+        Ok(())
+    })
+    .await?;
+    session.flash("success", "Note added.");
+    Ok(see_other(&format!("/leads/{number}")))
+}
