@@ -13,11 +13,24 @@ use crate::render::{PageContext, render};
 
 /// Registers the apex routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(landing))
-        .route("/signup", web::get().to(signup::signup_form))
-        .route("/signup", web::post().to(signup::create_organization))
-        .route("/find", web::get().to(find::find_form))
-        .route("/find", web::post().to(find::find_workspaces));
+    let on_apex = super::on_apex;
+    cfg.service(
+        web::resource("/")
+            .guard(on_apex())
+            .route(web::get().to(landing)),
+    )
+    .service(
+        web::resource("/signup")
+            .guard(on_apex())
+            .route(web::get().to(signup::signup_form))
+            .route(web::post().to(signup::create_organization)),
+    )
+    .service(
+        web::resource("/find")
+            .guard(on_apex())
+            .route(web::get().to(find::find_form))
+            .route(web::post().to(find::find_workspaces)),
+    );
 }
 
 #[derive(Template)]
