@@ -27,7 +27,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use askama::Template;
-use chrono::Utc;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
@@ -435,7 +434,7 @@ async fn deliver(
         Err(e) => {
             let wait = settings.backoff(attempt);
             tracing::info!(mail.id = %id, attempt, retry_in_ms = wait.as_millis() as u64, error = %for_log(&e.reason), "mail not delivered; will retry");
-            let at = crate::db::after(Utc::now().naive_utc(), wait);
+            let at = crate::db::after(crate::db::now(), wait);
             Delivery::RetryAt(at, e.reason)
         }
     };

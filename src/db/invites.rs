@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::dsl;
 use diesel::prelude::*;
 
@@ -121,7 +121,7 @@ impl TenantTx<'_> {
         if self.find_credentials_by_email(email)?.is_some() {
             return Ok(InviteCheck::AlreadyMember);
         }
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let open = self
             .scope
             .open_invites()
@@ -145,7 +145,7 @@ impl TenantTx<'_> {
         role: Role,
         invited_by: &MemberId,
     ) -> QueryResult<InviteId> {
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         // Expired invites to the same address are superseded, so the team page
         // lists one invite per address.
         diesel::update(
@@ -229,7 +229,7 @@ impl TenantTx<'_> {
 
     /// Revokes an open invite; `false` when there is no such open invite here.
     pub fn revoke_invite(&mut self, id: &InviteId) -> QueryResult<bool> {
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let updated = diesel::update(self.scope.open_invites().filter(invites::id.eq(id)))
             .set(invites::revoked_at.eq(Some(now)))
             .execute(self.conn)?;
@@ -240,7 +240,7 @@ impl TenantTx<'_> {
     /// lifetime; the links of earlier mails stop working. `false` when the invite
     /// was accepted or revoked meanwhile.
     pub fn set_invite_link(&mut self, id: &InviteId, hash: &TokenHash) -> QueryResult<bool> {
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let updated = diesel::update(self.scope.open_invites().filter(invites::id.eq(id)))
             .set((
                 invites::token_hash.eq(hash.as_str()),
@@ -271,7 +271,7 @@ impl TenantTx<'_> {
 
     /// The open, unexpired invite that this link token belongs to, in this tenant.
     pub fn find_invite_by_token(&mut self, raw: &str) -> QueryResult<Option<OpenInvite>> {
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         self.scope
             .open_invites()
             .filter(invites::token_hash.eq(TokenHash::of(raw).as_str()))
@@ -302,7 +302,7 @@ impl TenantTx<'_> {
         if self.find_credentials_by_email(&email)?.is_some() {
             return Ok(AcceptOutcome::Invalid);
         }
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let updated = diesel::update(
             self.scope
                 .invites()

@@ -17,7 +17,7 @@
 
 mod claim;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{mail_queue, outbox, platform_outbox};
@@ -156,7 +156,7 @@ impl TenantTx<'_> {
         about: &TenantMail,
         mail: &OutgoingMail,
     ) -> QueryResult<OutboxId> {
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let id = OutboxId::generate();
         let tenant_id = self.scope.tenant_id().clone();
         let (invite_id, user_id) = match about {
@@ -230,7 +230,7 @@ impl TenantTx<'_> {
         status: MailStatus,
         reason: Option<&str>,
     ) -> QueryResult<()> {
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let sent_at = (status == MailStatus::Sent).then_some(now);
         diesel::update(self.scope.outbox().filter(outbox::id.eq(id)))
             .set((
@@ -267,7 +267,7 @@ impl TenantTx<'_> {
 impl PlatformTx<'_> {
     /// Queues a mail that belongs to no tenant, due now.
     pub fn enqueue_platform_mail(&mut self, mail: &OutgoingMail) -> QueryResult<OutboxId> {
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let id = OutboxId::generate();
         diesel::insert_into(platform_outbox::table)
             .values(NewPlatformRow {
@@ -303,7 +303,7 @@ impl PlatformTx<'_> {
                        ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY due_at) AS turn \
                 FROM mail_queue WHERE due_at <= $1) AS due \
              ORDER BY turn, due_at LIMIT $2";
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let query = diesel::sql_query(FAIR_DUE)
             .bind::<diesel::sql_types::Timestamp, _>(now)
             .bind::<diesel::sql_types::BigInt, _>(limit);

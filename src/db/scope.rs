@@ -5,7 +5,7 @@
 //! inside a transaction; every tenant-table query is a method on `TenantTx` and
 //! starts from one of the `scoped` sources below, which already carry the
 //! `tenant_id = ?` filter. Since `schema` is private to `db`, code elsewhere cannot
-//! name a tenant table, so it cannot write an unscoped query: `tests/ui` proves that
+//! name a tenant table, so it cannot write a query that skips the scope: `tests/ui` proves that
 //! such code does not compile.
 //!
 //! On PostgreSQL, entering a `TenantTx` also sets `app.tenant_id` with

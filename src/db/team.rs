@@ -1,7 +1,6 @@
 //! Managing a team: listing members, roles, deactivation, passwords, the
 //! organisation's name, and the workspace finder's cross-tenant lookup.
 
-use chrono::Utc;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
@@ -71,10 +70,7 @@ impl TenantTx<'_> {
             return Ok(MemberChange::LastAdmin);
         }
         diesel::update(self.scope.users().filter(users::id.eq(id)))
-            .set((
-                users::role.eq(role),
-                users::updated_at.eq(Utc::now().naive_utc()),
-            ))
+            .set((users::role.eq(role), users::updated_at.eq(crate::db::now())))
             .execute(self.conn)?;
         Ok(MemberChange::Changed)
     }
@@ -91,7 +87,7 @@ impl TenantTx<'_> {
         diesel::update(self.scope.users().filter(users::id.eq(id)))
             .set((
                 users::active.eq(false),
-                users::updated_at.eq(Utc::now().naive_utc()),
+                users::updated_at.eq(crate::db::now()),
             ))
             .execute(self.conn)?;
         self.unlist_from_directory(&member.email)?;
@@ -105,7 +101,7 @@ impl TenantTx<'_> {
         let updated = diesel::update(self.scope.users().filter(users::id.eq(id)))
             .set((
                 users::password_hash.eq(password_hash),
-                users::updated_at.eq(Utc::now().naive_utc()),
+                users::updated_at.eq(crate::db::now()),
             ))
             .execute(self.conn)?;
         Ok(updated == 1)
@@ -117,7 +113,7 @@ impl TenantTx<'_> {
         diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
             .set((
                 tenants::name.eq(name),
-                tenants::updated_at.eq(Utc::now().naive_utc()),
+                tenants::updated_at.eq(crate::db::now()),
             ))
             .execute(self.conn)?;
         Ok(())

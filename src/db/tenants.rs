@@ -1,6 +1,6 @@
 //! The tenant directory: resolving hosts and creating organisations.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{tenants, users};
@@ -105,7 +105,7 @@ impl PlatformTx<'_> {
         if self.find_tenant_by_slug(new.slug.as_str())?.is_some() {
             return Ok(SignupOutcome::SlugTaken);
         }
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let tenant_id = TenantId::generate();
         let inserted = diesel::insert_into(tenants::table)
             .values(NewTenant {

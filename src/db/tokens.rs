@@ -6,7 +6,7 @@
 //! A token is looked up inside the tenant of the request, so a link is void on any
 //! other tenant's host by construction.
 
-use chrono::{Duration, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::auth_tokens;
@@ -112,7 +112,7 @@ impl TenantTx<'_> {
         purpose: TokenPurpose,
         hash: &TokenHash,
     ) -> QueryResult<()> {
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let tenant_id = self.scope.tenant_id().clone();
         diesel::insert_into(auth_tokens::table)
             .values(NewToken {
@@ -150,7 +150,7 @@ impl TenantTx<'_> {
     /// Whether a token could be used now, without using it (to decide whether to
     /// show a form).
     pub fn token_is_valid(&mut self, raw: &str, purpose: TokenPurpose) -> QueryResult<bool> {
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         Ok(self.find_usable_token(raw, purpose, now)?.is_some())
     }
 
@@ -163,7 +163,7 @@ impl TenantTx<'_> {
         raw: &str,
         purpose: TokenPurpose,
     ) -> QueryResult<Option<MemberId>> {
-        let now = Utc::now().naive_utc();
+        let now = crate::db::now();
         let Some((id, member)) = self.find_usable_token(raw, purpose, now)? else {
             return Ok(None);
         };

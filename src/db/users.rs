@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::users;
@@ -64,7 +64,7 @@ impl TenantTx<'_> {
         password_hash: &str,
         role: Role,
     ) -> QueryResult<MemberId> {
-        let now: NaiveDateTime = Utc::now().naive_utc();
+        let now: NaiveDateTime = crate::db::now();
         let id = MemberId::generate();
         let tenant_id: &TenantId = self.scope.tenant_id();
         diesel::insert_into(users::table)

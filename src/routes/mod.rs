@@ -60,7 +60,12 @@ mod tests {
         }))
         .await;
         let res = test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
-        res.headers().get("x-route").unwrap().to_str().unwrap().to_owned()
+        res.headers()
+            .get("x-route")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
     }
 
     #[actix_web::test]

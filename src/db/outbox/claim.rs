@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Claim, OutgoingMail, TenantMail};
@@ -67,7 +67,7 @@ fn claim_try(
     let Some(pending) = outbox.find_pending(id)? else {
         return Ok(None);
     };
-    let now = Utc::now().naive_utc();
+    let now = crate::db::now();
     if !outbox.take_try(id, pending.attempts, now, crate::db::after(now, lease))? {
         return Ok(None);
     }

@@ -99,7 +99,7 @@ fn mail_label(status: Option<MailStatus>) -> &'static str {
 
 fn invite_view(i: PendingInvite) -> InviteView {
     InviteView {
-        expired: i.expires_at <= chrono::Utc::now().naive_utc(),
+        expired: i.expires_at <= crate::db::now(),
         id: i.id.as_str().to_owned(),
         email: i.email,
         role: i.role.as_str(),
