@@ -13,7 +13,7 @@ pub struct Tenant {
     /// Scope for every query of this tenant's data.
     pub scope: TenantScope,
     /// Its subdomain.
-    pub slug: String,
+    pub slug: Slug,
     /// The organisation's display name.
     pub name: String,
 }
@@ -26,13 +26,19 @@ struct TenantRow {
     name: String,
 }
 
-impl From<TenantRow> for Tenant {
-    fn from(row: TenantRow) -> Self {
-        Tenant {
+impl TryFrom<TenantRow> for Tenant {
+    type Error = diesel::result::Error;
+
+    fn try_from(row: TenantRow) -> Result<Self, Self::Error> {
+        // Only parsed slugs are ever written, so this fails only on a corrupt row.
+        let slug = Slug::parse(&row.slug).map_err(|e| {
+            diesel::result::Error::DeserializationError(format!("tenants.slug: {e}").into())
+        })?;
+        Ok(Tenant {
             scope: TenantScope::new(row.id),
-            slug: row.slug,
+            slug,
             name: row.name,
-        }
+        })
     }
 }
 
@@ -95,8 +101,9 @@ impl PlatformTx<'_> {
             .filter(tenants::slug.eq(slug))
             .select(TenantRow::as_select())
             .first(self.conn)
-            .optional()
-            .map(|row| row.map(Tenant::from))
+            .optional()?
+            .map(Tenant::try_from)
+            .transpose()
     }
 
     /// Creates the organisation, its first admin and a hand-off token, all in this
@@ -137,7 +144,7 @@ impl PlatformTx<'_> {
         Ok(SignupOutcome::Created {
             tenant: Tenant {
                 scope,
-                slug: new.slug.as_str().to_owned(),
+                slug: new.slug.clone(),
                 name: new.name.clone(),
             },
             handoff_token,
