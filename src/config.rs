@@ -183,7 +183,7 @@ pub struct Config {
     pub mail_retry_base: Duration,
     /// How often the mail worker polls when not woken.
     pub mail_poll_interval: Duration,
-    /// Proxies whose `X-Forwarded-For` names the client (see `crate::client`).
+    /// Proxies whose `X-Forwarded-For` names the client (see the `client` module).
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 

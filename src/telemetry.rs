@@ -12,17 +12,6 @@ pub fn init() {
         .try_init();
 }
 
-/// Runs blocking work on the blocking pool inside the caller's span, so its log
-/// lines keep the request's id and tenant.
-pub async fn spawn_blocking_in_span<F, R>(f: F) -> Result<R, tokio::task::JoinError>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(f)).await
-}
-
 /// The root span of every request: method, matched route *pattern* (never the raw
 /// path or query, which carry tokens), a request id, and `tenant.slug` / `user.id`
 /// filled in once known.

@@ -66,7 +66,7 @@ async fn argon2_slot() -> AppResult<tokio::sync::SemaphorePermit<'static>> {
 /// [`hash_password`] on the blocking pool, for handlers.
 pub async fn hash_password_off_thread(password: String) -> AppResult<String> {
     let _slot = argon2_slot().await?;
-    crate::telemetry::spawn_blocking_in_span(move || hash_password(&password))
+    crate::blocking::spawn_blocking_in_span(move || hash_password(&password))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
         .map_err(AppError::Internal)
@@ -78,7 +78,7 @@ pub async fn verify_password_off_thread(
     password: String,
 ) -> AppResult<bool> {
     let _slot = argon2_slot().await?;
-    crate::telemetry::spawn_blocking_in_span(move || verify_password(stored.as_deref(), &password))
+    crate::blocking::spawn_blocking_in_span(move || verify_password(stored.as_deref(), &password))
         .await
         .map_err(|e| AppError::Internal(e.into()))
 }

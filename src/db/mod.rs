@@ -58,7 +58,7 @@ pub const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// Why a unit of work did not run to the end, besides its own query failing.
-/// The data layer knows nothing of HTTP: `crate::error` maps these to statuses.
+/// The data layer knows nothing of HTTP: the `error` module maps these to statuses.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// No pooled connection in time (or none can be opened): the database is away.
@@ -229,7 +229,7 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        crate::telemetry::spawn_blocking_in_span(move || {
+        crate::blocking::spawn_blocking_in_span(move || {
             let mut conn = pool.get().map_err(DbError::Unavailable)?;
             Ok(f(&mut conn)?)
         })

@@ -1,5 +1,5 @@
 //! The mail outbox: mail is written here in the transaction that caused it, and the
-//! worker in `crate::mail` delivers it with retries.
+//! mail worker (the `mail` module) delivers it with retries.
 //!
 //! Tenant mail lives in `outbox`, a tenant table under row-level security. The
 //! worker finds due jobs through `mail_queue`, which holds only tenant id, outbox

@@ -21,7 +21,7 @@ pub struct NewSession<'a> {
     pub token_hash: &'a str,
     /// The browser's `User-Agent`, cut to a sane length.
     pub user_agent: &'a str,
-    /// The client address (see `crate::client`), or empty.
+    /// The client address (see the `client` module), or empty.
     pub client_addr: &'a str,
     /// When the session ends whatever happens.
     pub expires_at: NaiveDateTime,

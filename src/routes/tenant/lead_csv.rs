@@ -269,7 +269,7 @@ pub(super) async fn import_leads(
         return invalid("Choose a CSV file, or paste CSV text.".into());
     };
     // Parsing and checking up to 100,000 rows is CPU work: off the async worker.
-    let parsed = crate::telemetry::spawn_blocking_in_span(move || parse_csv(&data))
+    let parsed = crate::blocking::spawn_blocking_in_span(move || parse_csv(&data))
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     let parsed = match parsed {
