@@ -171,6 +171,7 @@ pub async fn resolve_site(
 /// The host check itself: on success the request carries its [`Site`].
 async fn classify(req: &ServiceRequest) -> Result<(), AppError> {
     let path = req.path();
+    refuse_nul(path, req.query_string())?;
     let any_host = path == "/healthz" || path.starts_with("/static/");
     if !any_host {
         let resolver = req
@@ -196,6 +197,29 @@ async fn classify(req: &ServiceRequest) -> Result<(), AppError> {
             }
         }
         req.extensions_mut().insert(site);
+    }
+    Ok(())
+}
+
+/// Refuses a request whose path or query carries an encoded NUL (`%00`): no
+/// path segment or query value of ours can hold one, and none may reach the
+/// database (PostgreSQL refuses NUL in text, which would be a 500). A path with
+/// one names nothing (404); a query with one is malformed (400). Checked once
+/// here, before any route, for every backend.
+fn refuse_nul(path: &str, query: &str) -> Result<(), AppError> {
+    let has_nul = |s: &str| {
+        s.as_bytes()
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+            || s.contains('\0')
+    };
+    if has_nul(path) {
+        return Err(AppError::NotFound);
+    }
+    if has_nul(query) {
+        return Err(AppError::BadRequest(
+            "query: a value holds a NUL character".to_owned(),
+        ));
     }
     Ok(())
 }

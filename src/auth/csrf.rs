@@ -44,6 +44,23 @@ pub fn check_csrf(session: &TypedSession, submitted: Option<&str>) -> Result<(),
     }
 }
 
+/// Refuses a form any of whose names or values holds a NUL character: no text we
+/// store may carry one (PostgreSQL refuses it in `text`, which would be a 500), and
+/// no form of ours has a use for it. Checked once here, for every form.
+fn refuse_nul(body: &[u8]) -> Result<(), AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|e| AppError::BadRequest(format!("form: {e}")))?;
+    if pairs
+        .iter()
+        .any(|(name, value)| name.contains('\0') || value.contains('\0'))
+    {
+        return Err(AppError::BadRequest(
+            "form: a field holds a NUL character".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 struct TokenOnly {
     csrf_token: Option<String>,
@@ -69,6 +86,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 .ok()
                 .and_then(|t| t.csrf_token);
             check_csrf(&session, submitted.as_deref())?;
+            refuse_nul(&body)?;
             serde_urlencoded::from_bytes::<T>(&body)
                 .map(CsrfForm)
                 .map_err(|e| AppError::BadRequest(format!("form: {e}")))

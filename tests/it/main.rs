@@ -14,6 +14,7 @@ mod hosts;
 mod lead_csv;
 mod leads;
 mod limits;
+mod nul;
 mod proxies;
 mod races;
 mod rls;
