@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::both_backends;
 use crate::helpers::{Backend, Browser, TestApp, csrf_from, location, new_client, spawn_app_with};
-use crate::smtp::SmtpServer;
+use crate::team::{accept, app_with_smtp, invite, invite_link};
 
 /// A logged-in browser and a copy of its session cookie, as a thief would take it.
 struct Login {
@@ -47,13 +47,6 @@ async fn with_copy(app: &TestApp, slug: &str, cookie: &str) -> StatusCode {
         .await
         .unwrap()
         .status()
-}
-
-async fn app_with_smtp(backend: Backend) -> (TestApp, SmtpServer) {
-    let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(backend, |c| c.smtp_url = Some(url.into())).await;
-    (app, smtp)
 }
 
 both_backends!(
@@ -189,30 +182,10 @@ async fn a_password_reset_ends_every_session(backend: Backend) {
 async fn deactivation_ends_every_session(backend: Backend) {
     let (app, smtp) = app_with_smtp(backend).await;
     app.sign_up("acme").await;
-    let r = app
-        .post(
-            "acme",
-            "/team/invites",
-            &[("email", "bob@acme.test"), ("role", "member")],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let mail = smtp.wait_for("bob@acme.test", 1).await;
-    let link = mail.link(&app.url("acme", "/invite/")).unwrap();
-    let bob = new_client();
-    let page = bob.get(&link).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_from(&page).unwrap();
-    let r = bob
-        .post(&link)
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("name", "Bob"),
-            ("password", "bob's password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let status = invite(&app, &app.client, "acme", "bob@acme.test", "member").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let link = invite_link(&app, &smtp, "acme", "bob@acme.test", 1).await;
+    let bob = accept(&app, &link, "Bob", "bob's password").await;
     let copy = log_in(&app, "acme", "bob@acme.test", "bob's password").await;
     assert_eq!(
         with_copy(&app, "acme", &copy.stolen_cookie).await,

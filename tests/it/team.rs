@@ -12,7 +12,7 @@ use crate::helpers::{
 };
 use crate::smtp::SmtpServer;
 
-async fn app_with_smtp(backend: Backend) -> (TestApp, SmtpServer) {
+pub(crate) async fn app_with_smtp(backend: Backend) -> (TestApp, SmtpServer) {
     let smtp = SmtpServer::start().await;
     let url = smtp.url();
     let app = spawn_app_with(backend, |c| c.smtp_url = Some(url.into())).await;
@@ -33,7 +33,7 @@ async fn mail_statuses(app: &TestApp, slug: &str) -> Vec<(String, i32)> {
 }
 
 /// The admin (default client) invites `email` on `slug`.
-async fn invite(
+pub(crate) async fn invite(
     app: &TestApp,
     client: &Browser,
     slug: &str,
@@ -51,7 +51,7 @@ async fn invite(
 }
 
 /// Waits for the `n`-th mail to `email` and returns its invite link.
-async fn invite_link(
+pub(crate) async fn invite_link(
     app: &TestApp,
     smtp: &SmtpServer,
     slug: &str,
@@ -65,7 +65,7 @@ async fn invite_link(
 }
 
 /// Accepts an invite with a fresh browser; returns it logged in.
-async fn accept(_app: &TestApp, link: &str, name: &str, password: &str) -> Browser {
+pub(crate) async fn accept(_app: &TestApp, link: &str, name: &str, password: &str) -> Browser {
     let client = new_client();
     let r = client.get(link).send().await.unwrap();
     let status = r.status();
