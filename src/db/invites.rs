@@ -187,11 +187,13 @@ impl TenantTx<'_> {
                 invites::created_at,
             ))
             .load::<(InviteId, String, Role, NaiveDateTime, NaiveDateTime)>(self.conn)?;
-        let ids: Vec<&InviteId> = rows.iter().map(|row| &row.0).collect();
+        // The open invites again as a subquery, not as a list of their ids: a
+        // workspace with many open invites would otherwise bind one variable each.
+        let open_ids = self.scope.open_invites().select(invites::id);
         let mails = self
             .scope
             .outbox()
-            .filter(outbox::invite_id.assume_not_null().eq_any(ids))
+            .filter(outbox::invite_id.assume_not_null().eq_any(open_ids))
             .order(outbox::created_at.asc())
             .select((outbox::invite_id, outbox::status, outbox::last_error))
             .load::<(Option<InviteId>, MailStatus, Option<String>)>(self.conn)?;

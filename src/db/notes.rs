@@ -6,7 +6,41 @@ use diesel::prelude::*;
 use super::now;
 use super::schema::{leads, notes};
 use super::scope::TenantTx;
-use crate::domain::{LeadId, LeadNumber, MemberId, NoteId, TenantId};
+use crate::domain::{Before, LeadId, LeadNumber, MemberId, NoteId, TenantId};
+
+/// How many notes, and how many activity entries, a lead's page shows at a time.
+pub const HISTORY_PAGE_SIZE: i64 = 50;
+
+/// One page of a lead's history, newest first, and where the next older page
+/// starts (none when this is the oldest).
+#[derive(Clone, Debug)]
+pub struct HistoryPage<T> {
+    /// The entries, newest first.
+    pub items: Vec<T>,
+    /// The cursor of the next older page.
+    pub older: Option<Before>,
+}
+
+impl<T> HistoryPage<T> {
+    /// Cuts `rows` (up to `limit + 1`, newest first) to a page; `key` gives a row's
+    /// cursor, taken from the last row shown when there are more.
+    pub(super) fn from_rows<R>(
+        mut rows: Vec<R>,
+        limit: i64,
+        key: impl Fn(&R) -> Before,
+        into: impl FnMut(R) -> T,
+    ) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let older = (rows.len() > limit).then(|| {
+            rows.truncate(limit);
+            rows.last().map(&key)
+        });
+        Self {
+            older: older.flatten(),
+            items: rows.into_iter().map(into).collect(),
+        }
+    }
+}
 
 /// A note with its author, as a lead's page shows it.
 #[derive(Clone, Debug)]
@@ -62,24 +96,42 @@ impl TenantTx<'_> {
         Ok(())
     }
 
-    /// A lead's notes, newest first.
-    pub fn list_notes(&mut self, lead: &LeadId) -> QueryResult<Vec<NoteView>> {
-        let rows: Vec<(MemberId, String, NaiveDateTime)> = self
+    /// A page of a lead's notes, newest first: `limit` of them, older than
+    /// `before` if given. Authors' names come for that page's authors only.
+    pub fn list_notes(
+        &mut self,
+        lead: &LeadId,
+        before: Option<&Before>,
+        limit: i64,
+    ) -> QueryResult<HistoryPage<NoteView>> {
+        let mut query = self
             .scope
             .notes()
             .filter(notes::lead_id.eq(lead))
+            .into_boxed();
+        if let Some(b) = before {
+            query = query.filter(
+                notes::created_at
+                    .lt(b.at)
+                    .or(notes::created_at.eq(b.at).and(notes::id.lt(b.id.clone()))),
+            );
+        }
+        let rows: Vec<(String, MemberId, String, NaiveDateTime)> = query
             .order((notes::created_at.desc(), notes::id.desc()))
-            .select((notes::author_id, notes::body, notes::created_at))
+            .select((notes::id, notes::author_id, notes::body, notes::created_at))
+            .limit(limit.saturating_add(1))
             .load(self.conn)?;
-        let names = self.member_names(rows.iter().map(|r| r.0.clone()).collect())?;
-        Ok(rows
-            .into_iter()
-            .map(|(author, body, created_at)| NoteView {
+        let names = self.member_names(rows.iter().map(|r| r.1.clone()).collect())?;
+        Ok(HistoryPage::from_rows(
+            rows,
+            limit,
+            |(id, _, _, at)| Before::after_row(*at, id.clone()),
+            |(_, author, body, created_at)| NoteView {
                 body,
                 author_name: names.get(&author).map(|(n, _)| n.clone()),
                 created_at,
-            })
-            .collect())
+            },
+        ))
     }
 
     /// The tenant's latest notes with their leads.

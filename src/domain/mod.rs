@@ -1,6 +1,7 @@
 //! Validated value types. A value of these types has passed its rules, so code that
 //! receives one never checks again ("parse, don't validate").
 
+mod cursor;
 mod email;
 mod ids;
 mod lead;
@@ -9,6 +10,7 @@ mod role;
 mod slug;
 mod text_enum;
 
+pub use cursor::Before;
 pub use email::Email;
 pub use ids::{CompanyId, InviteId, LeadId, MemberId, NoteId, OutboxId, SessionId, TenantId};
 pub use lead::{LeadStatus, MAX_MONEY_MINOR, display_money, format_money, parse_money};

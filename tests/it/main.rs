@@ -12,6 +12,7 @@ mod companies;
 mod headers;
 mod hosts;
 mod lead_csv;
+mod lead_history;
 mod leads;
 mod limits;
 mod nul;

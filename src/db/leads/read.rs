@@ -6,9 +6,10 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::{Activity, Lead, StatusSummary};
+use crate::db::notes::HistoryPage;
 use crate::db::schema::{lead_activities, leads};
 use crate::db::scope::TenantTx;
-use crate::domain::{CompanyId, LeadId, LeadNumber, LeadStatus, MemberId};
+use crate::domain::{Before, CompanyId, LeadId, LeadNumber, LeadStatus, MemberId};
 
 impl TenantTx<'_> {
     /// The lead with this URL number.
@@ -21,35 +22,60 @@ impl TenantTx<'_> {
             .optional()
     }
 
-    /// A lead's status changes, oldest first.
-    pub fn list_activity(&mut self, lead: &LeadId) -> QueryResult<Vec<Activity>> {
+    /// A page of a lead's status changes, newest first: `limit` of them, older
+    /// than `before` if given.
+    pub fn list_activity(
+        &mut self,
+        lead: &LeadId,
+        before: Option<&Before>,
+        limit: i64,
+    ) -> QueryResult<HistoryPage<Activity>> {
+        let mut query = self
+            .scope
+            .lead_activities()
+            .filter(lead_activities::lead_id.eq(lead))
+            .into_boxed();
+        if let Some(b) = before {
+            query = query.filter(
+                lead_activities::created_at
+                    .lt(b.at)
+                    .or(lead_activities::created_at
+                        .eq(b.at)
+                        .and(lead_activities::id.lt(b.id.clone()))),
+            );
+        }
         let rows: Vec<(
+            String,
             Option<MemberId>,
             Option<LeadStatus>,
             LeadStatus,
             NaiveDateTime,
-        )> = self
-            .scope
-            .lead_activities()
-            .filter(lead_activities::lead_id.eq(lead))
-            .order(lead_activities::created_at.asc())
+        )> = query
+            .order((
+                lead_activities::created_at.desc(),
+                lead_activities::id.desc(),
+            ))
             .select((
+                lead_activities::id,
                 lead_activities::actor_id,
                 lead_activities::from_status,
                 lead_activities::to_status,
                 lead_activities::created_at,
             ))
+            .limit(limit.saturating_add(1))
             .load(self.conn)?;
-        let names = self.member_names(rows.iter().filter_map(|r| r.0.clone()).collect())?;
-        Ok(rows
-            .into_iter()
-            .map(|(actor, from_status, to_status, created_at)| Activity {
+        let names = self.member_names(rows.iter().filter_map(|r| r.1.clone()).collect())?;
+        Ok(HistoryPage::from_rows(
+            rows,
+            limit,
+            |(id, _, _, _, at)| Before::after_row(*at, id.clone()),
+            |(_, actor, from_status, to_status, created_at)| Activity {
                 actor_name: actor.and_then(|a| names.get(&a).map(|(n, _)| n.clone())),
                 from_status,
                 to_status,
                 created_at,
-            })
-            .collect())
+            },
+        ))
     }
 
     /// Count and value of leads per status, every status listed.

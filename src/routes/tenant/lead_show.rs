@@ -9,12 +9,12 @@ use validator::Validate;
 use crate::auth::csrf::NoFields;
 use crate::auth::{CsrfForm, CurrentMember, TypedSession};
 use crate::db::leads::{Activity, Lead};
-use crate::db::notes::NoteView;
+use crate::db::notes::{HISTORY_PAGE_SIZE, HistoryPage, NoteView};
 use crate::db::users::Member;
 use crate::db::{Db, QueryError};
 use crate::domain::forms::FormErrors;
-use crate::domain::{CompanyNumber, LeadNumber, MAX_NOTE_LEN};
-use crate::error::AppResult;
+use crate::domain::{Before, CompanyNumber, LeadNumber, MAX_NOTE_LEN};
+use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::render::{PageContext, render};
 
@@ -26,11 +26,48 @@ struct LeadDetail {
     lead: Lead,
     company: Option<(CompanyNumber, String)>,
     owner: Option<Member>,
-    notes: Vec<NoteView>,
-    activity: Vec<Activity>,
+    notes: HistoryPage<NoteView>,
+    activity: HistoryPage<Activity>,
+    /// Whether this shows an older page of either (a link back to the newest).
+    paged: bool,
 }
 
-async fn load_detail(db: &Db, me: &CurrentMember, number: LeadNumber) -> AppResult<LeadDetail> {
+/// Where the page's notes and activity start: the newest, or older than a
+/// cursor from a "Show older" link.
+#[derive(Clone, Debug, Default)]
+struct HistoryStart {
+    notes: Option<Before>,
+    activity: Option<Before>,
+}
+
+/// `GET /leads/{id}`'s query: the "Show older" cursors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct HistoryQuery {
+    notes_before: Option<String>,
+    activity_before: Option<String>,
+}
+
+impl HistoryQuery {
+    fn parse(self) -> AppResult<HistoryStart> {
+        let cursor = |raw: Option<String>| {
+            raw.map(|r| Before::parse(&r))
+                .transpose()
+                .map_err(|e| AppError::BadRequest(format!("history cursor: {e}")))
+        };
+        Ok(HistoryStart {
+            notes: cursor(self.notes_before)?,
+            activity: cursor(self.activity_before)?,
+        })
+    }
+}
+
+async fn load_detail(
+    db: &Db,
+    me: &CurrentMember,
+    number: LeadNumber,
+    start: HistoryStart,
+) -> AppResult<LeadDetail> {
     db.read(&me.tenant.scope, move |tx| {
         let lead = tx
             .find_lead_by_number(number)?
@@ -43,14 +80,16 @@ async fn load_detail(db: &Db, me: &CurrentMember, number: LeadNumber) -> AppResu
             Some(id) => tx.find_member(id)?,
             None => None,
         };
-        let notes = tx.list_notes(&lead.id)?;
-        let activity = tx.list_activity(&lead.id)?;
+        let notes = tx.list_notes(&lead.id, start.notes.as_ref(), HISTORY_PAGE_SIZE)?;
+        let activity = tx.list_activity(&lead.id, start.activity.as_ref(), HISTORY_PAGE_SIZE)?;
+        let paged = start.notes.is_some() || start.activity.is_some();
         Ok(LeadDetail {
             lead,
             company,
             owner,
             notes,
             activity,
+            paged,
         })
     })
     .await
@@ -74,6 +113,7 @@ struct ShowView {
     status: StatusCode,
     note_body: String,
     errors: FormErrors,
+    start: HistoryStart,
 }
 
 async fn show_page(
@@ -82,7 +122,7 @@ async fn show_page(
     session: &TypedSession,
     view: ShowView,
 ) -> AppResult<HttpResponse> {
-    let detail = load_detail(db, me, view.number).await?;
+    let detail = load_detail(db, me, view.number, view.start).await?;
     render(
         view.status,
         &LeadShowPage {
@@ -100,12 +140,14 @@ pub(super) async fn show_lead(
     session: TypedSession,
     db: web::Data<Db>,
     path: web::Path<LeadNumber>,
+    query: web::Query<HistoryQuery>,
 ) -> AppResult<HttpResponse> {
     let view = ShowView {
         number: path.into_inner(),
         status: StatusCode::OK,
         note_body: String::new(),
         errors: FormErrors::default(),
+        start: query.into_inner().parse()?,
     };
     show_page(&db, &me, &session, view).await
 }
@@ -163,6 +205,7 @@ pub(super) async fn create_note(
             status: StatusCode::UNPROCESSABLE_ENTITY,
             note_body: form.body,
             errors,
+            start: HistoryStart::default(),
         };
         return show_page(&db, &me, &session, view).await;
     }
