@@ -11,6 +11,15 @@ use crate::db::schema::{lead_activities, leads};
 use crate::db::scope::TenantTx;
 use crate::domain::{Before, CompanyId, LeadId, LeadNumber, LeadStatus, MemberId};
 
+/// An activity row as read: id, actor, from, to, when.
+type ActivityRow = (
+    String,
+    Option<MemberId>,
+    Option<LeadStatus>,
+    LeadStatus,
+    NaiveDateTime,
+);
+
 impl TenantTx<'_> {
     /// The lead with this URL number.
     pub fn find_lead_by_number(&mut self, number: LeadNumber) -> QueryResult<Option<Lead>> {
@@ -44,13 +53,7 @@ impl TenantTx<'_> {
                         .and(lead_activities::id.lt(b.id.clone()))),
             );
         }
-        let rows: Vec<(
-            String,
-            Option<MemberId>,
-            Option<LeadStatus>,
-            LeadStatus,
-            NaiveDateTime,
-        )> = query
+        let rows: Vec<ActivityRow> = query
             .order((
                 lead_activities::created_at.desc(),
                 lead_activities::id.desc(),
