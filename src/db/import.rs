@@ -1,15 +1,35 @@
 //! Bulk writes of leads from a CSV file, after the rows have been parsed.
+//!
+//! An import is all or nothing, and must not hold the write lock for long: on
+//! SQLite there is one writer, and a tenant's 100,000-row file written in one
+//! transaction would make every other tenant's writes wait past the busy timeout
+//! and fail. So the rows are first *staged* (`import_staging`, invisible as leads)
+//! in short transactions of [`STAGE_CHUNK`] rows, then *published* in one short
+//! transaction of a few `INSERT ... SELECT` statements that the database runs
+//! without a round trip per row. A failure before the publish leaves only staged
+//! rows, which are removed (now, or by the next import after [`STALE_STAGING`]).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
 
-use super::leads::Lead;
-use super::now;
-use super::schema::companies;
-use super::scope::TenantTx;
+use super::companies::lock_numbers;
+use super::schema::{companies, import_staging, leads};
+use super::scope::{TenantScope, TenantTx};
+use super::{Db, DbConnection, DbResult, insert_many, now};
 use crate::domain::forms::{CompanyInput, LeadInput};
-use crate::domain::{CompanyId, LeadId, LeadNumber};
+use crate::domain::{LeadId, LeadNumber, LeadStatus, MemberId, TenantId};
+
+/// Refused rows: their line in the file and why.
+type Refusals = Vec<(u64, String)>;
+
+/// Rows staged per transaction: a few milliseconds of write lock each.
+pub const STAGE_CHUNK: usize = 2_000;
+/// Staged rows older than this belong to an import that died; the next import of
+/// the tenant removes them.
+pub const STALE_STAGING: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// One parsed CSV row whose company and owner are still names.
 #[derive(Clone, Debug)]
@@ -35,30 +55,69 @@ pub struct ImportOutcome {
     pub refused: Vec<(u64, String)>,
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = import_staging)]
+struct StagedRow<'a> {
+    tenant_id: &'a TenantId,
+    import_id: &'a str,
+    seq: i64,
+    lead_id: LeadId,
+    activity_id: String,
+    name: &'a str,
+    email: &'a str,
+    phone: &'a str,
+    company_name: &'a str,
+    status: LeadStatus,
+    value: i64,
+    owner_id: Option<&'a MemberId>,
+    source: &'a str,
+    staged_at: NaiveDateTime,
+}
+
+/// The publish step's statements. `$1` tenant, `$2` import, `$3` the tenant's
+/// highest lead number before, `$4` now. SQLite numbers `$N` parameters by first
+/// appearance, not by N, so it gets them as `?N` (see [`for_backend`]). A lead takes the oldest company of its
+/// name (the companies were created just before, where missing).
+const PUBLISH_LEADS: &str = "INSERT INTO leads (tenant_id, id, number, name, email, phone, \
+        company_id, status, value, owner_id, source, created_at, updated_at) \
+     SELECT s.tenant_id, s.lead_id, $3 + 1 + s.seq, s.name, s.email, s.phone, \
+        CASE WHEN s.company_name = '' THEN NULL ELSE \
+          (SELECT c.id FROM companies c WHERE c.tenant_id = s.tenant_id \
+             AND c.name = s.company_name ORDER BY c.number LIMIT 1) END, \
+        s.status, s.value, s.owner_id, s.source, $4, $4 \
+     FROM import_staging s WHERE s.tenant_id = $1 AND s.import_id = $2 ORDER BY s.seq";
+const PUBLISH_ACTIVITY: &str = "INSERT INTO lead_activities (tenant_id, id, lead_id, actor_id, \
+        from_status, to_status, created_at) \
+     SELECT s.tenant_id, s.activity_id, s.lead_id, NULL, NULL, s.status, $3 \
+     FROM import_staging s WHERE s.tenant_id = $1 AND s.import_id = $2";
+
+/// A statement written with PostgreSQL's `$N` parameters, for the connection's
+/// backend: SQLite's `?N` means "parameter N" as `$N` does for PostgreSQL.
+fn for_backend(conn: &DbConnection, sql: &str) -> String {
+    match conn {
+        DbConnection::Postgresql(_) => sql.to_owned(),
+        DbConnection::Sqlite(_) => sql.replace('$', "?"),
+    }
+}
+
 impl TenantTx<'_> {
-    /// Imports the rows, all or nothing: checks every row's owner (an active member
-    /// of this tenant, matched by email) first, and if any row is refused here, or
-    /// `refused_before` says the caller refused some already, writes nothing and
-    /// returns the refusals. Otherwise creates the companies that do not exist yet
-    /// (matched by exact name) and inserts every lead.
-    pub fn import_leads(
+    /// Resolves every row's owner (an active member of this tenant, by email)
+    /// without writing anything; the refused rows come back with their line.
+    fn resolve_owners(
         &mut self,
-        rows: Vec<ImportRow>,
-        refused_before: bool,
-    ) -> QueryResult<ImportOutcome> {
-        let mut outcome = ImportOutcome::default();
+        rows: &[ImportRow],
+    ) -> QueryResult<Result<Vec<Option<MemberId>>, Refusals>> {
         let members = self.members_by_email()?;
-        // Owners first, without writing anything: a file with a refused row
-        // changes nothing.
         let mut owners = Vec::with_capacity(rows.len());
-        for row in &rows {
+        let mut refused = Vec::new();
+        for row in rows {
             if row.owner_email.is_empty() {
                 owners.push(None);
                 continue;
             }
             match members.get(&row.owner_email) {
                 Some((id, true)) => owners.push(Some(id.clone())),
-                _ => outcome.refused.push((
+                _ => refused.push((
                     row.line,
                     format!(
                         "owner_email: no active member of this workspace has the email {}",
@@ -67,63 +126,200 @@ impl TenantTx<'_> {
                 )),
             }
         }
-        if refused_before || !outcome.refused.is_empty() {
-            return Ok(outcome);
-        }
-        let mut company_ids: HashMap<String, CompanyId> = HashMap::new();
-        let mut wanted: Vec<String> = rows
+        Ok(if refused.is_empty() {
+            Ok(owners)
+        } else {
+            Err(refused)
+        })
+    }
+
+    /// Stages rows `first_seq..` of an import.
+    fn stage_rows(
+        &mut self,
+        import_id: &str,
+        first_seq: usize,
+        rows: &[(ImportRow, Option<MemberId>)],
+    ) -> QueryResult<()> {
+        let tenant_id = self.scope.tenant_id().clone();
+        let at = now();
+        let staged: Vec<StagedRow<'_>> = rows
             .iter()
-            .map(|r| r.company_name.clone())
-            .filter(|n| !n.is_empty())
+            .enumerate()
+            .map(|(i, (row, owner))| StagedRow {
+                tenant_id: &tenant_id,
+                import_id,
+                seq: i64::try_from(first_seq + i).unwrap_or(i64::MAX),
+                lead_id: LeadId::generate(),
+                activity_id: uuid::Uuid::new_v4().to_string(),
+                name: &row.input.name,
+                email: &row.input.email,
+                phone: &row.input.phone,
+                company_name: &row.company_name,
+                status: row.input.status,
+                value: row.input.value,
+                owner_id: owner.as_ref(),
+                source: &row.input.source,
+                staged_at: at,
+            })
             .collect();
-        wanted.sort();
-        wanted.dedup();
-        for chunk in wanted.chunks(500) {
-            let found: Vec<(String, CompanyId)> = self
+        // At most STAGE_CHUNK rows: well inside PostgreSQL's 65,535 parameters.
+        insert_many!(self.conn, import_staging::table, staged);
+        Ok(())
+    }
+
+    /// Removes an import's staged rows, and any left by imports that died.
+    fn discard_staged(&mut self, import_id: &str) -> QueryResult<()> {
+        let stale = chrono::TimeDelta::from_std(STALE_STAGING)
+            .ok()
+            .and_then(|age| now().checked_sub_signed(age))
+            .unwrap_or(NaiveDateTime::MIN);
+        diesel::delete(
+            self.scope.import_staging().filter(
+                import_staging::import_id
+                    .eq(import_id)
+                    .or(import_staging::staged_at.lt(stale)),
+            ),
+        )
+        .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// Publishes a staged import: creates the companies it names that do not
+    /// exist yet, then numbers and inserts every lead with its "created" activity,
+    /// then drops the staged rows. Returns (leads, companies created).
+    fn publish_staged(&mut self, import_id: &str) -> QueryResult<(usize, usize)> {
+        let tenant_id = self.scope.tenant_id().clone();
+        let names: Vec<String> = self
+            .scope
+            .import_staging()
+            .filter(import_staging::import_id.eq(import_id))
+            .filter(import_staging::company_name.ne(""))
+            .select(import_staging::company_name)
+            .distinct()
+            .load(self.conn)?;
+        let mut existing: HashSet<String> = HashSet::new();
+        for chunk in names.chunks(500) {
+            let found: Vec<String> = self
                 .scope
                 .companies()
                 .filter(companies::name.eq_any(chunk))
-                .order(companies::number.desc())
-                .select((companies::name, companies::id))
+                .select(companies::name)
                 .load(self.conn)?;
-            // Ordered newest first, so the oldest company of a name wins.
-            company_ids.extend(found);
+            existing.extend(found);
         }
+        let mut companies_created = 0;
+        for name in names.iter().filter(|n| !existing.contains(*n)) {
+            self.insert_company(&CompanyInput {
+                name: name.clone(),
+                domain: String::new(),
+            })?;
+            companies_created += 1;
+        }
+        lock_numbers(self.conn, &tenant_id, "leads")?;
+        let highest: Option<LeadNumber> = self
+            .scope
+            .leads()
+            .select(diesel::dsl::max(leads::number))
+            .first(self.conn)?;
+        let highest = highest.map_or(0, LeadNumber::get);
         let at = now();
-        let mut batch = Vec::with_capacity(rows.len());
-        for (row, owner_id) in rows.into_iter().zip(owners) {
-            let company_id = if row.company_name.is_empty() {
-                None
-            } else if let Some(id) = company_ids.get(&row.company_name) {
-                Some(id.clone())
-            } else {
-                let company = self.insert_company(&CompanyInput {
-                    name: row.company_name.clone(),
-                    domain: String::new(),
-                })?;
-                outcome.companies_created += 1;
-                company_ids.insert(row.company_name.clone(), company.id.clone());
-                Some(company.id)
-            };
-            let input = row.input;
-            batch.push(Lead {
-                id: LeadId::generate(),
-                // Numbered on insert.
-                number: LeadNumber::new(0),
-                name: input.name,
-                email: input.email,
-                phone: input.phone,
-                company_id,
-                status: input.status,
-                value: input.value,
-                owner_id,
-                source: input.source,
-                created_at: at,
-                updated_at: at,
-            });
+        let (leads_query, activity_query) = (
+            diesel::sql_query(for_backend(self.conn, PUBLISH_LEADS))
+                .bind::<Text, _>(tenant_id.as_str())
+                .bind::<Text, _>(import_id)
+                .bind::<BigInt, _>(highest)
+                .bind::<Timestamp, _>(at),
+            diesel::sql_query(for_backend(self.conn, PUBLISH_ACTIVITY))
+                .bind::<Text, _>(tenant_id.as_str())
+                .bind::<Text, _>(import_id)
+                .bind::<Timestamp, _>(at),
+        );
+        let imported = match &mut *self.conn {
+            DbConnection::Postgresql(c) => {
+                let n = leads_query.execute(c)?;
+                activity_query.execute(c)?;
+                n
+            }
+            DbConnection::Sqlite(c) => {
+                let n = leads_query.execute(c)?;
+                activity_query.execute(c)?;
+                n
+            }
+        };
+        diesel::delete(
+            self.scope
+                .import_staging()
+                .filter(import_staging::import_id.eq(import_id)),
+        )
+        .execute(self.conn)?;
+        Ok((imported, companies_created))
+    }
+}
+
+impl Db {
+    /// Imports the rows into `scope`'s tenant, all or nothing: if `refused_before`
+    /// (the caller refused some rows already) or any row's owner is not an active
+    /// member, writes nothing and returns the refusals. Otherwise stages the rows
+    /// in short transactions and publishes them in one (see the module doc).
+    pub async fn import_leads(
+        &self,
+        scope: &TenantScope,
+        rows: Vec<ImportRow>,
+        refused_before: bool,
+    ) -> DbResult<ImportOutcome> {
+        let (rows, owners) = self
+            .read(scope, move |tx| {
+                let owners = tx.resolve_owners(&rows)?;
+                Ok((rows, owners))
+            })
+            .await?;
+        let owners = match owners {
+            Err(refused) => {
+                return Ok(ImportOutcome {
+                    refused,
+                    ..ImportOutcome::default()
+                });
+            }
+            Ok(_) if refused_before => return Ok(ImportOutcome::default()),
+            Ok(owners) => owners,
+        };
+        let import_id = uuid::Uuid::new_v4().to_string();
+        let staged: Vec<(ImportRow, Option<MemberId>)> = rows.into_iter().zip(owners).collect();
+        let outcome = self.stage_and_publish(scope, &import_id, staged).await;
+        if outcome.is_err() {
+            let id = import_id.clone();
+            if let Err(e) = self.write(scope, move |tx| tx.discard_staged(&id)).await {
+                tracing::warn!(error = %e, "could not remove a failed import's staged rows");
+            }
         }
-        outcome.imported = batch.len();
-        self.insert_leads_bulk(batch)?;
-        Ok(outcome)
+        outcome
+    }
+
+    async fn stage_and_publish(
+        &self,
+        scope: &TenantScope,
+        import_id: &str,
+        rows: Vec<(ImportRow, Option<MemberId>)>,
+    ) -> DbResult<ImportOutcome> {
+        let id = import_id.to_owned();
+        self.write(scope, move |tx| tx.discard_staged(&id)).await?;
+        let mut rows = rows;
+        let mut first = 0;
+        while !rows.is_empty() {
+            let rest = rows.split_off(rows.len().min(STAGE_CHUNK));
+            let (chunk, id, at) = (rows, import_id.to_owned(), first);
+            first += chunk.len();
+            self.write(scope, move |tx| tx.stage_rows(&id, at, &chunk))
+                .await?;
+            rows = rest;
+        }
+        let id = import_id.to_owned();
+        let (imported, companies_created) =
+            self.write(scope, move |tx| tx.publish_staged(&id)).await?;
+        Ok(ImportOutcome {
+            imported,
+            companies_created,
+            refused: Vec::new(),
+        })
     }
 }

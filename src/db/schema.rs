@@ -52,6 +52,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// CSV rows staged by an import before it publishes them as leads.
+    import_staging (tenant_id, import_id, seq) {
+        tenant_id -> Text,
+        import_id -> Text,
+        seq -> BigInt,
+        lead_id -> Text,
+        activity_id -> Text,
+        name -> Text,
+        email -> Text,
+        phone -> Text,
+        company_name -> Text,
+        status -> Text,
+        value -> BigInt,
+        owner_id -> Nullable<Text>,
+        source -> Text,
+        staged_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Login sessions, one per log-in. The cookie carries a random token; only its
     /// SHA-256 is stored, so a copy of this table logs nobody in.
     sessions (tenant_id, id) {
@@ -197,6 +217,7 @@ diesel::joinable!(member_directory -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     member_directory,
+    import_staging,
     users,
     auth_tokens,
     sessions,
@@ -216,6 +237,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "users",
     "auth_tokens",
     "sessions",
+    "import_staging",
     "invites",
     "outbox",
     "companies",

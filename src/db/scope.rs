@@ -20,7 +20,8 @@ use diesel::sql_types::Text;
 
 use super::DbConnection;
 use super::schema::{
-    auth_tokens, companies, invites, lead_activities, leads, notes, outbox, sessions, users,
+    auth_tokens, companies, import_staging, invites, lead_activities, leads, notes, outbox,
+    sessions, users,
 };
 use crate::domain::TenantId;
 
@@ -67,6 +68,7 @@ scoped_sources! {
     users => users,
     auth_tokens => auth_tokens,
     sessions => sessions,
+    import_staging => import_staging,
     invites => invites,
     outbox => outbox,
     companies => companies,

@@ -11,6 +11,7 @@ mod auth;
 mod companies;
 mod headers;
 mod hosts;
+mod import_load;
 mod lead_csv;
 mod lead_history;
 mod leads;

@@ -62,21 +62,6 @@ struct NewActivityRow<'a> {
     created_at: NaiveDateTime,
 }
 
-impl<'a> NewActivityRow<'a> {
-    /// The "created" activity of a lead added without an actor (an import).
-    fn created(tenant_id: &'a TenantId, lead: &'a Lead) -> Self {
-        Self {
-            tenant_id,
-            id: uuid::Uuid::new_v4().to_string(),
-            lead_id: &lead.id,
-            actor_id: None,
-            from_status: None,
-            to_status: lead.status,
-            created_at: lead.created_at,
-        }
-    }
-}
-
 /// A lead's company and owner, resolved in the tenant.
 type LeadRefs = (Option<CompanyId>, Option<MemberId>);
 
@@ -214,25 +199,8 @@ impl TenantTx<'_> {
     pub fn delete_lead(&mut self, id: &LeadId) -> QueryResult<usize> {
         diesel::delete(self.scope.leads().filter(leads::id.eq(id))).execute(self.conn)
     }
-
-    /// Inserts many already-validated leads (CSV import) with multi-row inserts,
-    /// numbering them after the tenant's highest (whatever number they carry),
-    /// each with its "created" activity. Returns the numbers given.
-    pub fn insert_leads_bulk(&mut self, batch: Vec<Lead>) -> QueryResult<Vec<LeadNumber>> {
-        let batch = self.insert_numbered(batch)?;
-        let tenant_id = self.scope.tenant_id().clone();
-        for chunk in batch.chunks(INSERT_CHUNK) {
-            let activities: Vec<NewActivityRow<'_>> = chunk
-                .iter()
-                .map(|l| NewActivityRow::created(&tenant_id, l))
-                .collect();
-            insert_many!(self.conn, lead_activities::table, activities);
-        }
-        Ok(batch.iter().map(|l| l.number).collect())
-    }
-
-    /// As [`TenantTx::insert_leads_bulk`], without activity rows: demo data has
-    /// no history to show.
+    /// Numbers and inserts leads in bulk, without activity rows: demo data has no
+    /// history to show. (CSV imports go through `db::import`'s staging instead.)
     pub(in crate::db) fn insert_leads_without_activity(
         &mut self,
         batch: Vec<Lead>,

@@ -283,9 +283,7 @@ pub(super) async fn import_leads(
     } = parsed;
     let refused_before = !refused.is_empty();
     let mut outcome = db
-        .write(&me.tenant.scope, move |tx| {
-            tx.import_leads(rows, refused_before)
-        })
+        .import_leads(&me.tenant.scope, rows, refused_before)
         .await?;
     refused.append(&mut outcome.refused);
     refused.sort_by_key(|r| r.0);
@@ -389,6 +387,12 @@ fn parse_csv(data: &[u8]) -> Result<ParsedCsv, String> {
             }
         };
         if record.iter().all(str::is_empty) {
+            continue;
+        }
+        // No text we store may hold NUL (PostgreSQL refuses it in `text`); the
+        // row is refused like any other invalid one, and nothing is imported.
+        if record.iter().any(|cell| cell.contains('\0')) {
+            refused.push((line, "a cell holds a NUL character".to_owned()));
             continue;
         }
         let get = |c: usize| {
