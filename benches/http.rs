@@ -168,6 +168,7 @@ async fn bench_size(backend: &Backend, size: &Size) -> anyhow::Result<()> {
             diesel::PgConnection::establish(&seed_url.connection_string())?
                 .batch_execute("VACUUM ANALYZE")?;
         }
+        add_notes(&seed_url, HEAVY_LEAD, HEAVY_NOTES)?;
         Ok(())
     })
     .await??;
@@ -201,12 +202,13 @@ async fn bench_size(backend: &Backend, size: &Size) -> anyhow::Result<()> {
         .copied()
         .context("no leads exported")?;
     let lead = numbers.get(numbers.len() / 2).copied().unwrap_or(1);
-    let scenarios: [(&'static str, String); 5] = [
+    let scenarios: [(&'static str, String); 6] = [
         ("list, first page", "/leads".to_owned()),
         ("list, deep page", format!("/leads?after={deep_after}")),
         ("search q=lovelace", "/leads?q=lovelace".to_owned()),
         ("filter status=won", "/leads?status=won".to_owned()),
         ("lead page", format!("/leads/{lead}")),
+        ("lead page, 50,000 notes", format!("/leads/{}", HEAVY_LEAD)),
     ];
     let mut outcomes = Vec::new();
     for (label, path) in scenarios {
@@ -226,6 +228,42 @@ async fn bench_size(backend: &Backend, size: &Size) -> anyhow::Result<()> {
         );
     }
     server.abort();
+    Ok(())
+}
+
+/// The lead of `demo-1` that gets [`HEAVY_NOTES`] notes on top of the seed's.
+const HEAVY_LEAD: i64 = 1;
+/// Notes on the heavy lead: its page must cost what a page with a few costs.
+const HEAVY_NOTES: u32 = 50_000;
+
+/// Adds `count` notes to lead `number` of `demo-1`, one second apart, in one
+/// statement (as the owner; on PostgreSQL inside the tenant, for its RLS).
+fn add_notes(url: &DatabaseUrl, number: i64, count: u32) -> anyhow::Result<()> {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection, SqliteConnection};
+    let insert = |at: &str| {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
+             INSERT INTO notes (tenant_id, id, lead_id, author_id, body, created_at) \
+             SELECT l.tenant_id, 'bench-' || i, l.id, u.id, 'Bench note ' || i, {at} \
+             FROM n, leads l, tenants t, users u \
+             WHERE t.slug = 'demo-1' AND l.tenant_id = t.id AND l.number = {number} \
+               AND u.tenant_id = t.id AND u.role = 'admin'"
+        )
+    };
+    match url.kind() {
+        tenantry::config::DbKind::Sqlite => SqliteConnection::establish(&url.connection_string())?
+            .batch_execute(&insert(
+                "datetime('2026-01-01 00:00:00', '+' || i || ' seconds')",
+            ))?,
+        tenantry::config::DbKind::Postgres => {
+            let mut pg = PgConnection::establish(&url.connection_string())?;
+            pg.batch_execute(&format!(
+                "BEGIN; SELECT set_config('app.tenant_id', (SELECT id FROM tenants WHERE slug = 'demo-1'), true); {}; COMMIT;",
+                insert("TIMESTAMP '2026-01-01 00:00:00' + i * INTERVAL '1 second'")
+            ))?
+        }
+    }
     Ok(())
 }
 

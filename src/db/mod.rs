@@ -54,8 +54,12 @@ use crate::config::{DatabaseUrl, DbKind};
 
 /// How long a request waits for a pooled connection before answering 503.
 pub const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long SQLite waits on a locked database before giving up.
-pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+/// How long SQLite waits on a locked database before giving up. SQLite admits
+/// one writer at a time, so a writer queues behind the one in progress; the
+/// longest of those is an import's publish step (one statement per table for up
+/// to 100,000 staged rows: about a second, several on a loaded machine), and no
+/// other tenant's write may fail because of it, so the wait is generous.
+pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 30_000;
 
 /// Why a unit of work did not run to the end, besides its own query failing.
 /// The data layer knows nothing of HTTP: the `error` module maps these to statuses.
