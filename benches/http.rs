@@ -159,7 +159,19 @@ async fn bench_size(backend: &Backend, size: &Size) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         tenantry::db::run_migrations(&seed_url)?;
         let hash = tenantry::auth::password::hash_password(tenantry::db::seed::SEED_PASSWORD)?;
-        tenantry::db::seed::seed_demo(&seed_url, &hash, tenants, leads, |_, _| {})?;
+        let layout = tenantry::db::stores::StoreLayout::new(&tenantry::config::Config::local(
+            seed_url.clone(),
+            seed_url.clone(),
+            std::path::Path::new("."),
+        ));
+        tenantry::db::seed::seed_demo(
+            &layout,
+            &hash,
+            tenants,
+            leads,
+            tenantry::domain::Placement::Shared,
+            |_, _| {},
+        )?;
         if seed_url.kind() == tenantry::config::DbKind::Postgres {
             // What autovacuum soon does after a bulk load: statistics for the
             // planner, and the visibility map that index-only scans (the count) need.

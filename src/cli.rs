@@ -1,10 +1,21 @@
-//! The command line: `tenantry [serve]`, `migrate`, `tenants list`, `seed`.
+//! The command line: `tenantry [serve]`, `migrate [--status]`, `tenants list`, `seed`.
 
-use clap::{Parser, Subcommand};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
-use crate::db::{OperatorDb, run_migrations};
+use crate::db::stores::StoreLayout;
+use crate::db::{
+    HomeEntry, HomeMigration, OperatorDb, migrate_homes, newest_version, run_migrations,
+    store_version,
+};
+use crate::domain::Placement;
 use crate::startup::Application;
+
+/// Tenant stores migrated at once by `tenantry migrate` and at start-up.
+pub const MIGRATE_PARALLELISM: usize = 4;
 
 /// Tenantry, a multi-tenant CRM.
 #[derive(Debug, Parser)]
@@ -20,8 +31,13 @@ pub struct Cli {
 pub enum Command {
     /// Migrate the database, then serve HTTP (the default).
     Serve,
-    /// Apply pending database migrations and exit.
-    Migrate,
+    /// Migrate the main database and every tenant's own schema or database, and
+    /// exit. A store that fails is reported and left for the next run.
+    Migrate {
+        /// List every database with its version instead of migrating.
+        #[arg(long)]
+        status: bool,
+    },
     /// Create demo tenants `demo-1` .. `demo-N` with members, companies, leads
     /// and notes (existing demo tenants are left alone).
     Seed {
@@ -31,6 +47,9 @@ pub enum Command {
         /// Leads per tenant.
         #[arg(long, default_value_t = 1_000)]
         leads: u32,
+        /// Where their data goes (default: NEW_TENANT_PLACEMENT).
+        #[arg(long)]
+        placement: Option<Placement>,
     },
     /// Operator commands on tenants.
     Tenants {
@@ -40,35 +59,55 @@ pub enum Command {
     },
 }
 
+/// How a listing is printed.
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for a terminal.
+    #[default]
+    Table,
+    /// One JSON array, for scripts.
+    Json,
+}
+
 /// `tenantry tenants ...`
 #[derive(Debug, Subcommand)]
 pub enum TenantsCommand {
-    /// List every tenant.
-    List,
+    /// List every tenant: slug, name, plan, placement, members, leads.
+    List {
+        /// Table or JSON.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    let layout = StoreLayout::new(&config);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(config).await?;
             app.run_until_stopped().await?;
         }
-        Command::Migrate => {
-            let url = config.migration_database_url.clone();
-            let applied = tokio::task::spawn_blocking(move || run_migrations(&url)).await??;
-            println!("applied {applied} migration(s)");
+        Command::Migrate { status: true } => {
+            tokio::task::spawn_blocking(move || print_status(&layout)).await??;
         }
-        Command::Seed { tenants, leads } => {
-            let url = config.migration_database_url.clone();
+        Command::Migrate { status: false } => {
+            tokio::task::spawn_blocking(move || migrate_everything(&layout)).await??;
+        }
+        Command::Seed {
+            tenants,
+            leads,
+            placement,
+        } => {
+            let placement = placement.unwrap_or(config.new_tenant_placement);
             let started = std::time::Instant::now();
             let created = tokio::task::spawn_blocking(move || {
-                run_migrations(&url)?;
+                run_migrations(layout.main_owner_url())?;
                 let hash = crate::auth::password::hash_password(crate::db::seed::SEED_PASSWORD)?;
-                crate::db::seed::seed_demo(&url, &hash, tenants, leads, |i, made| {
+                crate::db::seed::seed_demo(&layout, &hash, tenants, leads, placement, |i, made| {
                     let slug = crate::db::seed::seed_slug(i);
                     if made {
-                        println!("{slug}: {leads} leads");
+                        println!("{slug}: {leads} leads ({placement})");
                     } else {
                         println!("{slug}: exists, left alone");
                     }
@@ -85,26 +124,137 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             );
         }
         Command::Tenants {
-            command: TenantsCommand::List,
+            command: TenantsCommand::List { format },
         } => {
-            let url = config.migration_database_url.clone();
             let tenants = tokio::task::spawn_blocking(move || {
-                run_migrations(&url)?;
-                OperatorDb::connect(&url)?.list_tenants()
+                run_migrations(layout.main_owner_url())?;
+                OperatorDb::connect(&layout)?.list_tenants()
             })
             .await??;
-            if tenants.is_empty() {
-                println!("no tenants yet");
-            }
-            for t in tenants {
+            print_tenants(&tenants, format)?;
+        }
+    }
+    Ok(())
+}
+
+/// `tenantry migrate`: the main database, then every tenant store.
+fn migrate_everything(layout: &StoreLayout) -> anyhow::Result<()> {
+    let applied = run_migrations(layout.main_owner_url())?;
+    let mut operator = OperatorDb::connect(layout)?;
+    let main_version = operator.main_version()?.unwrap_or_default();
+    println!("main database: {applied} migration(s) applied, at {main_version}");
+    let homes = operator.homes()?;
+    if homes.is_empty() {
+        println!("no tenant has a schema or database of its own");
+        return Ok(());
+    }
+    let bar = ProgressBar::new(homes.len() as u64).with_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("migrating tenant stores");
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let outcomes = migrate_homes(layout, &homes, MIGRATE_PARALLELISM, |entry, outcome| {
+        bar.println(describe(entry, outcome));
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let mut failed = 0;
+    for (entry, outcome) in homes.iter().zip(&outcomes) {
+        match outcome {
+            HomeMigration::Current { version, .. } => operator.record_version(entry, version)?,
+            HomeMigration::Failed(_) => failed += 1,
+        }
+    }
+    let current = homes.len() - failed;
+    if failed > 0 {
+        anyhow::bail!(
+            "{current} of {} tenant stores are current; {failed} failed (see above) and stay as they were: run `tenantry migrate` again once the cause is fixed",
+            homes.len()
+        );
+    }
+    println!("all {current} tenant stores are current");
+    Ok(())
+}
+
+fn describe(entry: &HomeEntry, outcome: &HomeMigration) -> String {
+    match outcome {
+        HomeMigration::Current { applied, version } => {
+            format!("{}: {applied} migration(s) applied, at {version}", entry.label())
+        }
+        HomeMigration::Failed(reason) => format!("{}: FAILED: {reason}", entry.label()),
+    }
+}
+
+/// `tenantry migrate --status`: each database's version, read from it.
+fn print_status(layout: &StoreLayout) -> anyhow::Result<()> {
+    let newest = newest_version(layout);
+    let mut operator = OperatorDb::connect(layout)?;
+    let state = |v: Option<&str>| match v {
+        Some(v) if v == newest => "current".to_owned(),
+        Some(_) => "pending migrations".to_owned(),
+        None => "not migrated".to_owned(),
+    };
+    println!("{:<56} {:<16} state", "database", "version");
+    let main = operator.main_version()?;
+    println!(
+        "{:<56} {:<16} {}",
+        "main",
+        main.as_deref().unwrap_or("-"),
+        state(main.as_deref())
+    );
+    let mut behind = usize::from(main.as_deref() != Some(newest.as_str()));
+    for entry in operator.homes()? {
+        match store_version(layout, &entry.home) {
+            Ok(v) => {
+                behind += usize::from(v.as_deref() != Some(newest.as_str()));
                 println!(
-                    "{:<40} {:<40} {}",
-                    t.slug,
-                    t.name,
-                    t.created_at.format("%Y-%m-%d %H:%M")
+                    "{:<56} {:<16} {}",
+                    entry.label(),
+                    v.as_deref().unwrap_or("-"),
+                    state(v.as_deref())
                 );
             }
+            Err(e) => {
+                behind += 1;
+                println!("{:<56} {:<16} unreachable: {e:#}", entry.label(), "?");
+            }
         }
+    }
+    println!("this binary's newest migration: {newest}; {behind} database(s) need `tenantry migrate`");
+    Ok(())
+}
+
+fn print_tenants(tenants: &[crate::db::TenantSummary], format: Format) -> anyhow::Result<()> {
+    if let Format::Json = format {
+        println!("{}", serde_json::to_string_pretty(tenants)?);
+        return Ok(());
+    }
+    if tenants.is_empty() {
+        println!("no tenants yet");
+        return Ok(());
+    }
+    let count = |n: Option<i64>| n.map_or("?".to_owned(), |n| n.to_string());
+    println!(
+        "{:<24} {:<28} {:<9} {:<10} {:>8} {:>8}  created",
+        "slug", "name", "plan", "placement", "members", "leads"
+    );
+    for t in tenants {
+        println!(
+            "{:<24} {:<28} {:<9} {:<10} {:>8} {:>8}  {}",
+            t.slug,
+            t.name,
+            t.plan,
+            t.placement,
+            count(t.members),
+            count(t.leads),
+            t.created_at.format("%Y-%m-%d %H:%M")
+        );
+    }
+    println!();
+    for p in Placement::ALL {
+        println!("{:<10} {}", p.as_str(), p.explain());
     }
     Ok(())
 }

@@ -13,7 +13,10 @@
 //! | `MAIL_FROM` | `Tenantry <no-reply@{BASE_DOMAIN}>` | sender |
 //! | `MAIL_MAX_ATTEMPTS` | 8 ([`DEFAULT_MAIL_MAX_ATTEMPTS`]) | delivery tries before a mail is marked failed |
 //! | `MAIL_RETRY_BASE_SECS` | 30 ([`DEFAULT_MAIL_RETRY_BASE`]) | first retry delay; it doubles on each try, up to [`MAIL_RETRY_MAX`] |
-//! | `DATABASE_POOL_SIZE` | 8 (SQLite) / 16 (PostgreSQL) | connections in the pool |
+//! | `DATABASE_POOL_SIZE` | 8 (SQLite) / 16 (PostgreSQL) | connections in the main database's pool (and the most any one tenant database's pool holds) |
+//! | `DATABASE_MAX_CONNECTIONS` | 4 × `DATABASE_POOL_SIZE` | connections the process may hold over every database, the main pool's included |
+//! | `NEW_TENANT_PLACEMENT` | `shared` | where sign-ups' data goes: `shared`, `schema` (PostgreSQL) or `dedicated` |
+//! | `DATA_DIR` | the main SQLite file's directory | dedicated SQLite files go under `DATA_DIR/tenants/` |
 //! | `RUST_LOG` | `info` | log filter (read by `telemetry`) |
 //!
 //! Not read from the environment (tests set it on `Config`): the mail worker's
@@ -27,6 +30,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::domain::Placement;
 
 /// Default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://tenantry.db";
@@ -46,6 +51,10 @@ pub const DEFAULT_SQLITE_POOL_SIZE: u32 = 8;
 pub const DEFAULT_POSTGRES_POOL_SIZE: u32 = 16;
 /// Directory for `.eml` files when no `SMTP_URL` is set.
 pub const DEFAULT_MAIL_DIR: &str = "mail";
+/// `DATABASE_MAX_CONNECTIONS` when unset: this many times the main pool.
+pub const DEFAULT_CONNECTION_BUDGET_FACTOR: u32 = 4;
+/// Spare stores kept ready for sign-ups into a schema or dedicated placement.
+pub const DEFAULT_SPARE_STORES: u32 = 2;
 
 /// Delivery tries before a mail is marked failed.
 pub const DEFAULT_MAIL_MAX_ATTEMPTS: u32 = 8;
@@ -123,6 +132,67 @@ impl DatabaseUrl {
         }
     }
 
+    /// The SQLite file this URL names (`None` for PostgreSQL).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        (self.kind == DbKind::Sqlite).then(|| sqlite_path(self.url.expose_secret()))
+    }
+
+    /// A PostgreSQL URL's parts (`None` for SQLite, or a URL `url` cannot read).
+    fn pg_parts(&self) -> Option<url::Url> {
+        (self.kind == DbKind::Postgres)
+            .then(|| url::Url::parse(self.url.expose_secret()).ok())
+            .flatten()
+    }
+
+    /// The database a PostgreSQL URL names.
+    pub fn database_name(&self) -> Option<String> {
+        let url = self.pg_parts()?;
+        let name = url.path().trim_start_matches('/');
+        (!name.is_empty()).then(|| name.to_owned())
+    }
+
+    /// The role a PostgreSQL URL connects as.
+    pub fn user_name(&self) -> Option<String> {
+        let url = self.pg_parts()?;
+        (!url.username().is_empty()).then(|| url.username().to_owned())
+    }
+
+    /// The same server and credentials, another database (PostgreSQL only).
+    pub fn with_database(&self, database: &str) -> anyhow::Result<Self> {
+        let mut url = self
+            .pg_parts()
+            .ok_or_else(|| anyhow!("only a PostgreSQL URL names a database"))?;
+        url.set_path(&format!("/{database}"));
+        Self::parse(url.as_str())
+    }
+
+    /// This URL's server, database and options with `creds`' user and password:
+    /// a dedicated database given by URL is reached with the deployment's own roles.
+    pub fn with_credentials_of(&self, creds: &DatabaseUrl) -> anyhow::Result<Self> {
+        let mut url = self
+            .pg_parts()
+            .ok_or_else(|| anyhow!("not a PostgreSQL URL"))?;
+        let from = creds
+            .pg_parts()
+            .ok_or_else(|| anyhow!("not a PostgreSQL URL"))?;
+        url.set_username(from.username())
+            .and_then(|()| url.set_password(from.password()))
+            .map_err(|()| anyhow!("this URL cannot carry credentials"))?;
+        Self::parse(url.as_str())
+    }
+
+    /// The URL without user or password, fit for logs and listings.
+    pub fn redacted(&self) -> String {
+        match self.pg_parts() {
+            Some(mut url) => {
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.to_string()
+            }
+            None => self.connection_string(),
+        }
+    }
+
     /// Which backend this URL selects.
     pub fn kind(&self) -> DbKind {
         self.kind
@@ -142,6 +212,14 @@ impl fmt::Debug for DatabaseUrl {
         // The URL may carry a password.
         write!(f, "DatabaseUrl({:?}, [redacted])", self.kind)
     }
+}
+
+/// The main SQLite file's directory (the working directory for PostgreSQL).
+fn default_data_dir(url: &DatabaseUrl) -> PathBuf {
+    url.sqlite_path()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn sqlite_path(url: &str) -> PathBuf {
@@ -185,6 +263,16 @@ pub struct Config {
     pub mail_poll_interval: Duration,
     /// Proxies whose `X-Forwarded-For` names the client (see the `client` module).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where sign-ups' data goes (`NEW_TENANT_PLACEMENT`).
+    pub new_tenant_placement: Placement,
+    /// Where dedicated SQLite files go, under `tenants/` (`DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Connections the whole process may hold open, over every database
+    /// (`DATABASE_MAX_CONNECTIONS`); the main pool's `pool_size` is part of it.
+    pub max_connections: u32,
+    /// Stores kept made ahead of sign-ups into a schema or dedicated placement
+    /// (PostgreSQL), so that a sign-up does not wait for one to be created.
+    pub spare_stores: u32,
 }
 
 impl Config {
@@ -261,6 +349,24 @@ impl Config {
         let mail_retry_base = var_parsed(&lookup, "MAIL_RETRY_BASE_SECS")?
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_MAIL_RETRY_BASE);
+        let new_tenant_placement: Placement =
+            var_parsed(&lookup, "NEW_TENANT_PLACEMENT")?.unwrap_or(Placement::Shared);
+        if new_tenant_placement == Placement::Schema && database_url.kind() == DbKind::Sqlite {
+            bail!(
+                "NEW_TENANT_PLACEMENT=schema needs PostgreSQL; on SQLite use shared or dedicated"
+            );
+        }
+        let data_dir = match var("DATA_DIR")? {
+            Some(dir) => PathBuf::from(dir),
+            None => default_data_dir(&database_url),
+        };
+        let max_connections = var_parsed(&lookup, "DATABASE_MAX_CONNECTIONS")?
+            .unwrap_or(pool_size.saturating_mul(DEFAULT_CONNECTION_BUDGET_FACTOR));
+        if max_connections <= pool_size {
+            bail!(
+                "DATABASE_MAX_CONNECTIONS ({max_connections}) must be larger than DATABASE_POOL_SIZE ({pool_size}): the main pool is part of it"
+            );
+        }
         let public_port = var_parsed(&lookup, "PUBLIC_PORT")?
             .or(Some(port))
             .filter(|p| *p != 80);
@@ -281,6 +387,10 @@ impl Config {
             mail_retry_base,
             mail_poll_interval: DEFAULT_MAIL_POLL_INTERVAL,
             trusted_proxies,
+            new_tenant_placement,
+            data_dir,
+            max_connections,
+            spare_stores: DEFAULT_SPARE_STORES,
         })
     }
 
@@ -296,7 +406,9 @@ impl Config {
             DbKind::Sqlite => DEFAULT_SQLITE_POOL_SIZE,
             DbKind::Postgres => DEFAULT_POSTGRES_POOL_SIZE,
         };
+        let data_dir = default_data_dir(&database_url);
         Self {
+            data_dir,
             database_url,
             migration_database_url,
             pool_size,
@@ -313,6 +425,9 @@ impl Config {
             mail_retry_base: DEFAULT_MAIL_RETRY_BASE,
             mail_poll_interval: DEFAULT_MAIL_POLL_INTERVAL,
             trusted_proxies: Vec::new(),
+            new_tenant_placement: Placement::Shared,
+            max_connections: pool_size.saturating_mul(DEFAULT_CONNECTION_BUDGET_FACTOR),
+            spare_stores: DEFAULT_SPARE_STORES,
         }
     }
 

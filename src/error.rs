@@ -84,6 +84,7 @@ impl From<DbError> for AppError {
                 AppError::Internal(anyhow::Error::new(e).context("database task failed"))
             }
             DbError::Query(e) => AppError::Database(e),
+            DbError::StoreUnavailable(reason) => AppError::Unavailable(anyhow::anyhow!(reason)),
         }
     }
 }

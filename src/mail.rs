@@ -55,6 +55,8 @@ pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SEND_DEADLINE: Duration = Duration::from_secs(90);
 /// Due mails handled per worker pass.
 const BATCH: i64 = 50;
+/// How long the worker waits before it tries a tenant store that did not answer.
+const HINT_RETRY: Duration = Duration::from_secs(60);
 
 /// Wakes the mail worker after a request has queued mail.
 #[derive(Clone, Default)]
@@ -356,6 +358,36 @@ async fn deliver_due(db: &Db, mailer: &Mailer, settings: &WorkerSettings) {
             return;
         }
     };
+    deliver_all(db, mailer, settings, jobs).await;
+    // Tenants placed outside the main database keep their queues in their own
+    // stores; the main database's hints say whose mail is due.
+    let elsewhere = match db.platform_read(|tx| tx.mail_due_elsewhere(BATCH)).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %error_chain(&e), "mail worker could not read the hints");
+            return;
+        }
+    };
+    for due in elsewhere {
+        let scope = due.scope.clone();
+        match db.read(&scope, |tx| tx.due_mail_jobs_here(BATCH)).await {
+            Ok(jobs) => {
+                deliver_all(db, mailer, settings, jobs).await;
+                if let Err(e) = db.settle_mail_due(due).await {
+                    tracing::warn!(error = %error_chain(&e), "mail worker could not move a hint on");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %error_chain(&e), "mail worker could not read a tenant's queue; trying again in a minute");
+                if let Err(e) = db.postpone_mail_due(due, HINT_RETRY).await {
+                    tracing::warn!(error = %error_chain(&e), "mail worker could not put a hint off");
+                }
+            }
+        }
+    }
+}
+
+async fn deliver_all(db: &Db, mailer: &Mailer, settings: &WorkerSettings, jobs: Vec<MailJob>) {
     for job in jobs {
         let id = job.id().clone();
         if let Err(e) = deliver(db, mailer, settings, job).await {

@@ -44,10 +44,11 @@ impl Application {
         if applied > 0 {
             tracing::info!(count = applied, "applied database migrations");
         }
-        let db = Db::connect(&config.database_url, config.pool_size)?;
+        let db = Db::connect(&config)?;
         if db.kind() == DbKind::Postgres {
             crate::db::check_isolation(&db).await?;
         }
+        let stores_ready = prepare_stores(&db).await?;
         let listener = TcpListener::bind((config.host.as_str(), config.port)).with_context(|| {
             format!(
                 "could not listen on {}:{} (is another program using that port? set PORT to choose another)",
@@ -66,6 +67,14 @@ impl Application {
             .context("warming up the password hasher")?;
         let waker = MailWaker::default();
         let mail_worker = crate::mail::spawn_worker(db.clone(), &config, waker.clone())?;
+        if config.spare_stores > 0 {
+            tokio::spawn(keep_spares(
+                db.clone(),
+                config.new_tenant_placement,
+                config.spare_stores,
+            ));
+        }
+        tokio::spawn(stores_ready);
         let server = serve(listener, db.clone(), config, waker)?;
         Ok(Self {
             port,
@@ -176,6 +185,128 @@ fn serve(
         tracing::info!(%address, "listening");
     }
     Ok(server)
+}
+
+/// Tenants placed outside the main database, at start: those whose store the
+/// directory records behind this binary are held back (503 "being upgraded")
+/// before anything is served. The returned task migrates them, a few at a time,
+/// then checks every store and redoes every copy the main database keeps of
+/// them (`db::index_copy`), so each tenant is served as soon as its own store is
+/// current while the rest finish.
+async fn prepare_stores(
+    db: &Db,
+) -> anyhow::Result<impl std::future::Future<Output = ()> + use<>> {
+    use crate::db::{HomeMigration, OperatorDb, StoreState, migrate_homes};
+    let layout = db.stores().layout().clone();
+    let (homes, newest) = {
+        let layout = layout.clone();
+        tokio::task::spawn_blocking(move || {
+            let homes = OperatorDb::connect(&layout)?.homes()?;
+            Ok::<_, anyhow::Error>((homes, crate::db::newest_version(&layout)))
+        })
+        .await
+        .context("reading the tenants directory")??
+    };
+    let behind: Vec<_> = homes
+        .iter()
+        .filter(|h| h.tenant_id.is_some() && h.recorded_version.as_deref() != Some(newest.as_str()))
+        .cloned()
+        .collect();
+    for entry in &behind {
+        db.stores().set_state(&entry.home, StoreState::Pending);
+    }
+    let db = db.clone();
+    Ok(async move {
+        if !behind.is_empty() {
+            tracing::info!(stores = behind.len(), "migrating tenant stores");
+            let stores = db.stores().clone();
+            let migrated = {
+                let layout = layout.clone();
+                let behind = behind.clone();
+                tokio::task::spawn_blocking(move || {
+                    let outcomes = migrate_homes(
+                        &layout,
+                        &behind,
+                        crate::cli::MIGRATE_PARALLELISM,
+                        |entry, outcome| match outcome {
+                            // Checked on first use, or below.
+                            HomeMigration::Current { .. } => stores.forget(&entry.home),
+                            HomeMigration::Failed(reason) => {
+                                tracing::error!(tenant.slug = entry.slug.as_deref().unwrap_or("-"), %reason, "a tenant's store failed to migrate; it is not served until `tenantry migrate` finishes it");
+                                stores.set_state(
+                                    &entry.home,
+                                    StoreState::Refused(format!("its migration failed: {reason}")),
+                                );
+                            }
+                        },
+                    );
+                    let mut operator = OperatorDb::connect(&layout)?;
+                    for (entry, outcome) in behind.iter().zip(&outcomes) {
+                        if let HomeMigration::Current { version, .. } = outcome {
+                            operator.record_version(entry, version)?;
+                        }
+                    }
+                    Ok::<_, anyhow::Error>(())
+                })
+                .await
+            };
+            if let Err(e) = migrated.map_err(anyhow::Error::new).and_then(|r| r) {
+                tracing::error!(error = %format!("{e:#}"), "migrating tenant stores");
+            }
+        }
+        reconcile_stores(&db).await;
+    })
+}
+
+/// Checks every tenant store (a refused one is logged in `Db`) and redoes the
+/// main database's copies of what they index, a few at a time.
+async fn reconcile_stores(db: &Db) {
+    use futures_util::StreamExt;
+    let tenants = match db.platform_read(|tx| tx.tenants_elsewhere()).await {
+        Ok(tenants) => tenants,
+        Err(e) => {
+            tracing::error!(error = %e, "listing tenants placed elsewhere");
+            return;
+        }
+    };
+    let count = tenants.len();
+    futures_util::stream::iter(tenants)
+        .for_each_concurrent(crate::cli::MIGRATE_PARALLELISM, |scope| {
+            let db = db.clone();
+            async move {
+                if let Err(e) = db.reconcile(&scope).await {
+                    tracing::warn!(error = %e, "a tenant's store could not be reconciled");
+                }
+            }
+        })
+        .await;
+    if count > 0 {
+        tracing::info!(stores = count, "tenant stores checked");
+    }
+}
+
+/// Keeps `target` spare stores of `placement` made (PostgreSQL, schema or
+/// dedicated only): at start, and again whenever a sign-up takes one.
+async fn keep_spares(db: Db, placement: crate::domain::Placement, target: u32) {
+    let layout = db.stores().layout().clone();
+    loop {
+        let filled = {
+            let layout = layout.clone();
+            tokio::task::spawn_blocking(move || {
+                crate::db::spares::fill_spares(&layout, placement, target)
+            })
+            .await
+        };
+        match filled.map_err(anyhow::Error::new).and_then(|r| r) {
+            Ok(0) => {}
+            Ok(made) => tracing::info!(made, %placement, "spare tenant stores made"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "could not make a spare tenant store"),
+        }
+        tokio::select! {
+            () = db.stores().spares_wanted().notified() => {}
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+        }
+    }
 }
 
 /// The headers of every response. In production the site is served over TLS

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 use super::schema::{CROSS_TENANT_INDEX_TABLES, PLATFORM_TABLE_PRIVILEGES, TENANT_TABLES};
-use super::{Db, DbConnection};
+use super::stores::{Home, set_search_path};
+use super::{Db, DbConnection, TxMode, in_transaction};
 
 #[derive(QueryableByName)]
 struct RoleFacts {
@@ -87,6 +88,45 @@ pub async fn check_isolation(db: &Db) -> anyhow::Result<()> {
         bail!("refusing to serve: {first}");
     }
     Ok(())
+}
+
+/// Why a tenant's own schema or database may not serve, if it may not: it is
+/// not migrated to this binary's version, or (PostgreSQL) it fails the same
+/// isolation check as the main database. Runs as the app's role.
+pub(super) fn home_problem(conn: &mut DbConnection, home: &Home) -> QueryResult<Option<String>> {
+    #[derive(QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        version: Option<String>,
+    }
+    let latest = super::migrate::latest_version(match conn {
+        DbConnection::Sqlite(_) => crate::config::DbKind::Sqlite,
+        DbConnection::Postgresql(_) => crate::config::DbKind::Postgres,
+    });
+    in_transaction(conn, TxMode::Read, |conn| {
+        set_search_path(conn, home)?;
+        let query = diesel::sql_query("SELECT max(version) AS version FROM __diesel_schema_migrations");
+        let applied = match &mut *conn {
+            DbConnection::Sqlite(c) => query.get_result::<Version>(c),
+            DbConnection::Postgresql(c) => query.get_result::<Version>(c),
+        };
+        let applied = match applied {
+            Ok(v) => v.version,
+            // No history table: nothing was ever migrated here.
+            Err(diesel::result::Error::DatabaseError(..)) => None,
+            Err(e) => return Err(e),
+        };
+        if applied.as_deref() != Some(latest.as_str()) {
+            return Ok(Some(format!(
+                "its database is at migration {} and this version needs {latest}; run `tenantry migrate`",
+                applied.as_deref().unwrap_or("none")
+            )));
+        }
+        match conn {
+            DbConnection::Postgresql(pg) => Ok(isolation_problems(pg)?.into_iter().next()),
+            DbConnection::Sqlite(_) => Ok(None),
+        }
+    })
 }
 
 /// Every isolation problem found, as one-line sentences.

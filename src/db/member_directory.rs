@@ -1,7 +1,8 @@
 //! The workspace finder's index (`member_directory`): for each active member, their
 //! address and tenant. It is written in the same transactions that add and
 //! deactivate members, so `/find` answers from one indexed query instead of
-//! entering every tenant in turn.
+//! entering every tenant in turn. A tenant placed outside the main database keeps
+//! its own listing and the main database a copy (`index_copy`).
 
 use diesel::prelude::*;
 
@@ -27,6 +28,7 @@ impl TenantTx<'_> {
                 member_directory::tenant_id.eq(self.scope.tenant_id()),
             ))
             .execute(self.conn)?;
+        self.effects.directory = true;
         Ok(())
     }
 
@@ -38,6 +40,7 @@ impl TenantTx<'_> {
                 .filter(member_directory::tenant_id.eq(self.scope.tenant_id())),
         )
         .execute(self.conn)?;
+        self.effects.directory = true;
         Ok(())
     }
 }

@@ -20,6 +20,7 @@
 
 pub mod companies;
 pub mod import;
+mod index_copy;
 pub mod invites;
 mod isolation;
 pub mod leads;
@@ -32,11 +33,14 @@ mod schema;
 mod scope;
 pub mod seed;
 pub mod sessions;
+pub mod spares;
+pub mod stores;
 pub mod team;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -45,12 +49,18 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, CustomizeConnection, ManageConnection, Pool};
 
 pub use diesel::result::{Error as QueryError, QueryResult};
+pub use index_copy::MailDue;
 pub use isolation::{check_isolation, isolation_problems};
 pub use migrate::{revert_all_migrations, run_migrations};
-pub use operator::{OperatorDb, TenantSummary};
+pub use operator::{
+    HomeEntry, HomeMigration, OperatorDb, TenantSummary, migrate_homes, migrate_one, newest_version,
+    store_version,
+};
 pub use scope::{PlatformTx, TenantScope, TenantTx};
+pub use stores::{Home, StoreState};
 
-use crate::config::{DatabaseUrl, DbKind};
+use crate::config::{Config, DatabaseUrl, DbKind};
+use stores::{Budget, Permit, StoreLayout, Stores};
 
 /// How long a request waits for a pooled connection before answering 503.
 pub const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -74,6 +84,10 @@ pub enum DbError {
     /// A query (or the transaction around it) failed.
     #[error("query failed")]
     Query(#[from] diesel::result::Error),
+    /// The tenant's own schema or database is not serving: still being migrated,
+    /// or refused by its check (the reason is logged, never shown).
+    #[error("the tenant's database is not available: {0}")]
+    StoreUnavailable(String),
 }
 
 /// The result of a unit of work run through [`Db`].
@@ -125,17 +139,45 @@ pub fn after(at: chrono::NaiveDateTime, d: std::time::Duration) -> chrono::Naive
         .unwrap_or(chrono::NaiveDateTime::MAX)
 }
 
-/// Opens connections of the backend that the URL names.
-#[derive(Debug)]
+/// Asked to close idle connections elsewhere when the budget has none free.
+type MakeRoom = Arc<dyn Fn() + Send + Sync>;
+
+/// Opens connections of the backend that the URL names; a budgeted manager (a
+/// dedicated tenant database's) takes a share of the process's connection budget
+/// for each connection it opens.
 pub struct ConnManager {
     url: DatabaseUrl,
+    budget: Option<(Arc<Budget>, MakeRoom)>,
+}
+
+impl std::fmt::Debug for ConnManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnManager")
+            .field("url", &self.url)
+            .field("budgeted", &self.budget.is_some())
+            .finish()
+    }
 }
 
 impl ConnManager {
     /// A manager for this URL.
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+        Self { url, budget: None }
     }
+
+    /// A manager whose connections count against `budget`.
+    fn budgeted(url: DatabaseUrl, budget: Arc<Budget>, make_room: MakeRoom) -> Self {
+        Self {
+            url,
+            budget: Some((budget, make_room)),
+        }
+    }
+}
+
+/// A pooled connection, holding its share of the budget while it is open.
+pub struct PoolConn {
+    conn: DbConnection,
+    _permit: Option<Permit>,
 }
 
 /// Opens one connection, outside any pool (migrations, operator commands).
@@ -162,23 +204,43 @@ fn configure(conn: &mut DbConnection) -> QueryResult<()> {
 }
 
 impl ManageConnection for ConnManager {
-    type Connection = DbConnection;
+    type Connection = PoolConn;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        establish(&self.url).map_err(r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<PoolConn, r2d2::Error> {
+        let permit = match &self.budget {
+            Some((budget, make_room)) => Some(
+                budget
+                    .acquire(POOL_CHECKOUT_TIMEOUT, || make_room())
+                    .ok_or_else(|| {
+                        r2d2::Error::ConnectionError(ConnectionError::BadConnection(
+                            "the process's connection budget (DATABASE_MAX_CONNECTIONS) is in use"
+                                .into(),
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        let conn = establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+        Ok(PoolConn {
+            conn,
+            _permit: permit,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), r2d2::Error> {
+        conn.conn
+            .batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
         // A connection given back inside a transaction (a panic mid-request) is not reused.
         !matches!(
-            <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-                .transaction_depth(),
+            <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(
+                &mut conn.conn
+            )
+            .transaction_depth(),
             Ok(None)
         )
     }
@@ -186,7 +248,7 @@ impl ManageConnection for ConnManager {
 
 #[derive(Debug)]
 struct NoCustomizer;
-impl CustomizeConnection<DbConnection, r2d2::Error> for NoCustomizer {}
+impl CustomizeConnection<PoolConn, r2d2::Error> for NoCustomizer {}
 
 /// Whether a transaction will write. SQLite needs to know up front: a deferred
 /// transaction that reads and then writes can fail at once with `SQLITE_BUSY` when
@@ -197,27 +259,35 @@ enum TxMode {
     Write,
 }
 
-/// The application's handle on the database: a small pool and the helpers above.
+/// The application's handle on the database: the main pool, and through
+/// [`Stores`] the tenants' own schemas and databases.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<ConnManager>,
     kind: DbKind,
+    stores: Arc<Stores>,
 }
 
 impl Db {
-    /// Builds the pool and checks that one connection can be made.
-    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
+    /// Builds the main pool and checks that one connection can be made. Pools of
+    /// dedicated tenant databases are made on first use, under a budget of
+    /// `max_connections - pool_size` connections.
+    pub fn connect(config: &Config) -> anyhow::Result<Self> {
+        let url = &config.database_url;
         let pool = Pool::builder()
-            .max_size(pool_size)
+            .max_size(config.pool_size)
             .min_idle(Some(1))
             .connection_timeout(POOL_CHECKOUT_TIMEOUT)
             .test_on_check_out(false)
             .connection_customizer(Box::new(NoCustomizer))
             .build(ConnManager::new(url.clone()))
             .context("could not connect to the database (check DATABASE_URL)")?;
+        let budget = Budget::new(config.max_connections.saturating_sub(config.pool_size).max(1));
+        let stores = Stores::new(StoreLayout::new(config), config.pool_size, budget);
         Ok(Self {
             pool,
             kind: url.kind(),
+            stores: Arc::new(stores),
         })
     }
 
@@ -226,7 +296,12 @@ impl Db {
         self.kind
     }
 
-    /// Runs `f` on a pooled connection on the blocking pool.
+    /// The tenants' own schemas and databases, as this process knows them.
+    pub fn stores(&self) -> &Arc<Stores> {
+        &self.stores
+    }
+
+    /// Runs `f` on a connection of the main pool on the blocking pool.
     async fn with_conn<T, F>(&self, f: F) -> DbResult<T>
     where
         F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
@@ -235,20 +310,46 @@ impl Db {
         let pool = self.pool.clone();
         crate::blocking::spawn_blocking_in_span(move || {
             let mut conn = pool.get().map_err(DbError::Unavailable)?;
-            Ok(f(&mut conn)?)
+            Ok(f(&mut conn.conn)?)
         })
         .await
         .map_err(DbError::Task)?
     }
 
-    /// A read-only unit of work inside one tenant.
+    /// Runs `f` on a connection that reaches `home` (the main pool for the main
+    /// database and its schemas, the home's own pool for a dedicated one), once
+    /// the home is known to be migrated and to pass its isolation check.
+    async fn with_home<T, F>(&self, home: &Home, f: F) -> DbResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = match home {
+            Home::Dedicated { .. } => self
+                .stores
+                .pool(home)
+                .map_err(|e| DbError::StoreUnavailable(format!("{e:#}")))?,
+            Home::Main | Home::Schema(_) => self.pool.clone(),
+        };
+        let stores = self.stores.clone();
+        let home = home.clone();
+        crate::blocking::spawn_blocking_in_span(move || {
+            let mut conn = pool.get().map_err(DbError::Unavailable)?;
+            ensure_ready(&stores, &home, &mut conn.conn)?;
+            Ok(f(&mut conn.conn)?)
+        })
+        .await
+        .map_err(DbError::Task)?
+    }
+
+    /// A read-only unit of work inside one tenant, wherever it lives.
     pub async fn read<T, F>(&self, scope: &TenantScope, f: F) -> DbResult<T>
     where
         F: FnOnce(&mut TenantTx<'_>) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let scope = scope.clone();
-        self.with_conn(move |conn| {
+        self.with_home(&scope.home().clone(), move |conn| {
             in_transaction(conn, TxMode::Read, |conn| {
                 let mut tx = TenantTx::enter(conn, &scope)?;
                 f(&mut tx)
@@ -257,25 +358,40 @@ impl Db {
         .await
     }
 
-    /// A unit of work that writes inside one tenant, in one transaction.
+    /// A unit of work that writes inside one tenant, in one transaction. For a
+    /// tenant outside the main database, what the main database indexes of it
+    /// (its members' addresses for `/find`, when its mail is due, its name) is
+    /// read in that transaction and copied to the main database after commit.
     pub async fn write<T, F>(&self, scope: &TenantScope, f: F) -> DbResult<T>
     where
         F: FnOnce(&mut TenantTx<'_>) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let scope = scope.clone();
-        self.with_conn(move |conn| {
-            in_transaction(conn, TxMode::Write, |conn| {
-                let mut tx = TenantTx::enter(conn, &scope)?;
-                tx.serialize_writes()?;
-                f(&mut tx)
+        let home = scope.home().clone();
+        let for_main = scope.clone();
+        let (value, copy) = self
+            .with_home(&home, move |conn| {
+                in_transaction(conn, TxMode::Write, |conn| {
+                    let mut tx = TenantTx::enter(conn, &scope)?;
+                    tx.serialize_writes()?;
+                    let value = f(&mut tx)?;
+                    let copy = tx.copy_for_main()?;
+                    Ok((value, copy))
+                })
             })
-        })
-        .await
+            .await?;
+        if let Some(copy) = copy
+            && let Err(e) = self.publish(&for_main, copy).await
+        {
+            // The tenant's own write stands; the copy is redone at the next start.
+            tracing::error!(error = %e, "copying a tenant's index to the main database failed");
+        }
+        Ok(value)
     }
 
     /// Work outside any tenant (host resolution, signup, the workspace finder), in
-    /// one writing transaction.
+    /// one writing transaction on the main database.
     pub async fn platform<T, F>(&self, f: F) -> DbResult<T>
     where
         F: FnOnce(&mut PlatformTx<'_>) -> QueryResult<T> + Send + 'static,
@@ -303,6 +419,34 @@ impl Db {
     pub async fn ping(&self) -> DbResult<()> {
         self.with_conn(|conn| conn.batch_execute("SELECT 1 FROM tenants LIMIT 1"))
             .await
+    }
+}
+
+/// Makes sure `home` may serve: the main database always may (start-up refuses
+/// to serve otherwise); another home is checked on first use in this process.
+fn ensure_ready(stores: &Stores, home: &Home, conn: &mut DbConnection) -> DbResult<()> {
+    match stores.state(home) {
+        Some(StoreState::Ready) => Ok(()),
+        Some(StoreState::Pending) => Err(DbError::StoreUnavailable(
+            "its migrations are still running".into(),
+        )),
+        Some(StoreState::Refused(reason)) => Err(DbError::StoreUnavailable(reason)),
+        None => match isolation::home_problem(conn, home)? {
+            None => {
+                stores.set_state(home, StoreState::Ready);
+                Ok(())
+            }
+            Some(reason) => {
+                tracing::error!(
+                    placement = %home.placement(),
+                    store = home.store_name().unwrap_or_default(),
+                    %reason,
+                    "refusing to serve a tenant from its database"
+                );
+                stores.set_state(home, StoreState::Refused(reason.clone()));
+                Err(DbError::StoreUnavailable(reason))
+            }
+        },
     }
 }
 

@@ -21,6 +21,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{mail_queue, outbox, platform_outbox};
+use super::Home;
 use super::scope::{PlatformTx, TenantScope, TenantTx};
 use crate::domain::{InviteId, MailPurpose, MailStatus, MemberId, OutboxId, TenantId};
 
@@ -188,7 +189,27 @@ impl TenantTx<'_> {
                 mail_queue::due_at.eq(now),
             ))
             .execute(self.conn)?;
+        self.effects.mail_due = Some(now);
         Ok(id)
+    }
+
+    /// Up to `limit` of this tenant's due jobs, oldest first: the worker's pass
+    /// over a tenant whose queue is in a store of its own.
+    pub fn due_mail_jobs_here(&mut self, limit: i64) -> QueryResult<Vec<MailJob>> {
+        let ids: Vec<OutboxId> = mail_queue::table
+            .filter(mail_queue::tenant_id.eq(self.scope.tenant_id()))
+            .filter(mail_queue::due_at.le(crate::db::now()))
+            .order(mail_queue::due_at.asc())
+            .limit(limit)
+            .select(mail_queue::outbox_id)
+            .load(self.conn)?;
+        Ok(ids
+            .into_iter()
+            .map(|id| MailJob::Tenant {
+                scope: self.scope.clone(),
+                id,
+            })
+            .collect())
     }
 
     /// Cancels the not yet delivered mails of an invite (before a resend, so that
@@ -298,10 +319,13 @@ impl PlatformTx<'_> {
             outbox_id: OutboxId,
         }
         // `$1`-style parameters read as positional on both engines.
+        // Only tenants that live here: a tenant placed elsewhere has its queue in
+        // its own store (see `index_copy`).
         const FAIR_DUE: &str = "SELECT tenant_id, outbox_id FROM ( \
-                SELECT tenant_id, outbox_id, due_at, \
-                       ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY due_at) AS turn \
-                FROM mail_queue WHERE due_at <= $1) AS due \
+                SELECT q.tenant_id, q.outbox_id, q.due_at, \
+                       ROW_NUMBER() OVER (PARTITION BY q.tenant_id ORDER BY q.due_at) AS turn \
+                FROM mail_queue q JOIN tenants t ON t.id = q.tenant_id \
+                WHERE q.due_at <= $1 AND t.placement = 'shared') AS due \
              ORDER BY turn, due_at LIMIT $2";
         let now = crate::db::now();
         let query = diesel::sql_query(FAIR_DUE)
@@ -325,7 +349,7 @@ impl PlatformTx<'_> {
         Ok(tenant_jobs
             .into_iter()
             .map(|(tenant, id)| MailJob::Tenant {
-                scope: TenantScope::new(tenant),
+                scope: TenantScope::new(tenant, Home::Main),
                 id,
             })
             .chain(platform_jobs.into_iter().map(|id| MailJob::Platform { id }))
@@ -410,7 +434,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = crate::config::DatabaseUrl::sqlite_file(&dir.path().join("t.db"));
         run_migrations(&url).unwrap();
-        let db = Db::connect(&url, 2).unwrap();
+        let mut config = crate::config::Config::local(url.clone(), url, dir.path());
+        config.pool_size = 2;
+        let db = Db::connect(&config).unwrap();
         let busy = organization(&db, "busy").await;
         let quiet = organization(&db, "quiet").await;
         let member = |scope: &TenantScope| {

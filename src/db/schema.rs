@@ -10,6 +10,29 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        placement -> Text,
+        store -> Nullable<Text>,
+        database_url -> Nullable<Text>,
+        store_version -> Nullable<Text>,
+        plan -> Text,
+    }
+}
+
+diesel::table! {
+    /// Which tenants placed outside the main database have mail due, and when.
+    mail_due (tenant_id) {
+        tenant_id -> Text,
+        due_at -> Timestamp,
+        stamp -> Text,
+    }
+}
+
+diesel::table! {
+    /// Schemas and databases made ahead of sign-ups.
+    spare_stores (name) {
+        name -> Text,
+        placement -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -214,8 +237,11 @@ diesel::table! {
 
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(member_directory -> tenants (tenant_id));
+diesel::joinable!(mail_due -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
+    mail_due,
+    spare_stores,
     member_directory,
     import_staging,
     users,
@@ -252,7 +278,7 @@ pub const TENANT_TABLES: &[&str] = &[
 /// the workspace finder's directory (address, tenant id), which `/find` must read
 /// to know which tenants an address belongs to. The start-up check skips exactly
 /// these; any other table with a `tenant_id` column must be under RLS.
-pub const CROSS_TENANT_INDEX_TABLES: &[&str] = &["mail_queue", "member_directory"];
+pub const CROSS_TENANT_INDEX_TABLES: &[&str] = &["mail_queue", "member_directory", "mail_due"];
 
 /// The tables outside any tenant (the directory and the mail queues) and the
 /// privileges the app's role needs on each, no more: the start-up check refuses
@@ -263,5 +289,7 @@ pub const PLATFORM_TABLE_PRIVILEGES: &[(&str, &[&str])] = &[
     ("mail_queue", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
     ("platform_outbox", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
     ("member_directory", &["SELECT", "INSERT", "DELETE"]),
+    ("mail_due", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
+    ("spare_stores", &["SELECT", "DELETE"]),
     ("__diesel_schema_migrations", &["SELECT"]),
 ];

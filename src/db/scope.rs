@@ -19,33 +19,44 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::DbConnection;
+use super::index_copy::Effects;
+use super::stores::{Home, set_search_path};
 use super::schema::{
     auth_tokens, companies, import_staging, invites, lead_activities, leads, notes, outbox,
     sessions, users,
 };
 use crate::domain::TenantId;
 
-/// The tenant a unit of work belongs to.
+/// The tenant a unit of work belongs to, and where its rows live.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantScope {
     tenant_id: TenantId,
+    home: Home,
 }
 
 impl TenantScope {
     /// Only `db` makes scopes, from tenant rows it has read or written.
-    pub(super) fn new(tenant_id: TenantId) -> Self {
-        Self { tenant_id }
+    pub(super) fn new(tenant_id: TenantId, home: Home) -> Self {
+        Self { tenant_id, home }
     }
 
     /// A scope for unit tests outside `db` that need one without a database.
     #[cfg(test)]
     pub(crate) fn for_tests(tenant_id: TenantId) -> Self {
-        Self { tenant_id }
+        Self {
+            tenant_id,
+            home: Home::Main,
+        }
     }
 
     /// The tenant's internal id (for comparing with a session; never shown).
     pub fn tenant_id(&self) -> &TenantId {
         &self.tenant_id
+    }
+
+    /// Where the tenant's rows live.
+    pub fn home(&self) -> &Home {
+        &self.home
     }
 }
 
@@ -81,20 +92,25 @@ scoped_sources! {
 pub struct TenantTx<'c> {
     pub(super) conn: &'c mut DbConnection,
     pub(super) scope: TenantScope,
+    /// What this transaction changed that the main database indexes.
+    pub(super) effects: Effects,
 }
 
 impl<'c> TenantTx<'c> {
     /// Enters the tenant: on PostgreSQL, sets the transaction-local `app.tenant_id`
-    /// that row-level security checks. Must be called inside a transaction.
+    /// that row-level security checks, and for a tenant in a schema of its own,
+    /// the transaction-local search path. Must be called inside a transaction.
     pub(super) fn enter(conn: &'c mut DbConnection, scope: &TenantScope) -> QueryResult<Self> {
         if let DbConnection::Postgresql(pg) = conn {
             diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
                 .bind::<Text, _>(scope.tenant_id.as_str())
                 .execute(pg)?;
         }
+        set_search_path(conn, &scope.home)?;
         Ok(Self {
             conn,
             scope: scope.clone(),
+            effects: Effects::default(),
         })
     }
 

@@ -17,9 +17,11 @@ use super::notes::NewNoteRow;
 use super::operator::OperatorDb;
 use super::schema::{companies, member_directory, notes, tenants, users};
 use super::scope::{TenantScope, TenantTx};
-use super::tenants::NewUser;
+use super::migrate::{latest_version, migrate_home};
+use super::stores::{Home, connect_home, create_home};
+use super::tenants::{NewTenant, NewUser};
 use super::{insert_many, now};
-use crate::domain::{CompanyId, LeadId, LeadStatus, MemberId, NoteId, Role, TenantId};
+use crate::domain::{CompanyId, LeadId, LeadStatus, MemberId, NoteId, Placement, Role, TenantId};
 use crate::domain::{CompanyNumber, LeadNumber};
 
 /// Members per demo tenant (the first is the admin).
@@ -76,14 +78,15 @@ pub fn seed_admin_email(slug: &str) -> String {
 }
 
 impl OperatorDb {
-    /// Creates demo tenant `slug` with `leads` leads, unless a tenant has that slug
-    /// already. Returns whether it was created.
+    /// Creates demo tenant `slug` with `leads` leads in `placement`, unless a
+    /// tenant has that slug already. Returns whether it was created.
     pub fn seed_tenant(
         &mut self,
         slug: &str,
         leads: u32,
         password_hash: &str,
         seed: u64,
+        placement: Placement,
     ) -> anyhow::Result<bool> {
         let exists = tenants::table
             .filter(tenants::slug.eq(slug))
@@ -93,22 +96,58 @@ impl OperatorDb {
         if exists {
             return Ok(false);
         }
-        self.conn.transaction::<_, anyhow::Error, _>(|conn| {
-            let tenant_id = TenantId::generate();
-            let at = now();
-            let name = format!("Demo {slug}");
+        let tenant_id = TenantId::generate();
+        let name = format!("Demo {slug}");
+        let mut rng = StdRng::seed_from_u64(seed);
+        if placement == Placement::Shared {
+            self.conn.transaction::<_, anyhow::Error, _>(|conn| {
+                diesel::insert_into(tenants::table)
+                    .values(NewTenant::at(&tenant_id, slug, &name, &Home::Main))
+                    .execute(conn)?;
+                let scope = TenantScope::new(tenant_id.clone(), Home::Main);
+                let mut tx = TenantTx::enter(conn, &scope)?;
+                tx.seed_rows(slug, leads, password_hash, &mut rng)?;
+                Ok(())
+            })?;
+            return Ok(true);
+        }
+        // Elsewhere: the store first, then the directory row that makes it exist.
+        let home = match placement {
+            Placement::Schema => Home::Schema(self.layout.new_store_name(placement, Some(&tenant_id))),
+            _ => Home::Dedicated {
+                name: self.layout.new_store_name(placement, Some(&tenant_id)),
+                server: None,
+            },
+        };
+        create_home(&self.layout, &home)?;
+        migrate_home(&self.layout, &home)?;
+        let version = latest_version(self.layout.kind());
+        let mut row = NewTenant::at(&tenant_id, slug, &name, &home);
+        row.store_version = Some(&version);
+        let mut store = connect_home(&self.layout, &home, true)?;
+        let addresses = store.transaction::<_, anyhow::Error, _>(|conn| {
             diesel::insert_into(tenants::table)
-                .values(super::tenants::NewTenant {
-                    id: &tenant_id,
-                    slug,
-                    name: &name,
-                    created_at: at,
-                    updated_at: at,
-                })
+                .values(&row)
                 .execute(conn)?;
-            let scope = TenantScope::new(tenant_id.clone());
+            let scope = TenantScope::new(tenant_id.clone(), home.clone());
             let mut tx = TenantTx::enter(conn, &scope)?;
-            tx.seed_rows(slug, leads, password_hash, &mut StdRng::seed_from_u64(seed))?;
+            tx.seed_rows(slug, leads, password_hash, &mut rng)?;
+            Ok(member_directory::table
+                .select(member_directory::email)
+                .load::<String>(tx.conn)?)
+        })?;
+        self.conn.transaction::<_, anyhow::Error, _>(|conn| {
+            diesel::insert_into(tenants::table)
+                .values(&row)
+                .execute(conn)?;
+            for email in &addresses {
+                diesel::insert_into(member_directory::table)
+                    .values((
+                        member_directory::email.eq(email),
+                        member_directory::tenant_id.eq(&tenant_id),
+                    ))
+                    .execute(conn)?;
+            }
             Ok(())
         })?;
         Ok(true)
@@ -256,17 +295,18 @@ impl TenantTx<'_> {
 /// Calls `progress(i, created)` after each. Runs as the URL's role (the owner, on
 /// PostgreSQL). Returns how many tenants were created.
 pub fn seed_demo(
-    url: &crate::config::DatabaseUrl,
+    layout: &super::stores::StoreLayout,
     password_hash: &str,
     tenants: u32,
     leads: u32,
+    placement: Placement,
     mut progress: impl FnMut(u32, bool),
 ) -> anyhow::Result<u32> {
     let hash = password_hash;
-    let mut operator = OperatorDb::connect(url)?;
+    let mut operator = OperatorDb::connect(layout)?;
     let mut created = 0;
     for i in 1..=tenants {
-        let made = operator.seed_tenant(&seed_slug(i), leads, hash, u64::from(i))?;
+        let made = operator.seed_tenant(&seed_slug(i), leads, hash, u64::from(i), placement)?;
         created += u32::from(made);
         progress(i, made);
     }

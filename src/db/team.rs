@@ -107,7 +107,8 @@ impl TenantTx<'_> {
         Ok(updated == 1)
     }
 
-    /// Renames this organisation (the directory row of this scope's tenant only).
+    /// Renames this organisation (the directory row of this scope's tenant only;
+    /// for a tenant placed elsewhere, its store's copy, copied on to the directory).
     pub fn rename_organization(&mut self, name: &str) -> QueryResult<()> {
         let tenant_id: &TenantId = self.scope.tenant_id();
         diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
@@ -116,6 +117,7 @@ impl TenantTx<'_> {
                 tenants::updated_at.eq(crate::db::now()),
             ))
             .execute(self.conn)?;
+        self.effects.renamed = Some(name.to_owned());
         Ok(())
     }
 }

@@ -3,9 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{tenants, users};
+use super::schema::{member_directory, spare_stores, tenants, users};
 use super::scope::{PlatformTx, TenantScope};
-use crate::domain::{Email, MemberId, Role, Slug, TenantId};
+use super::stores::{Home, StoreName, create_home, drop_home};
+use super::{Db, DbConnection, DbError, DbResult};
+use crate::config::DbKind;
+use crate::domain::{Email, MemberId, Placement, Role, Slug, TenantId};
 
 /// A tenant as the request sees it: its scope and what pages show.
 #[derive(Clone, Debug)]
@@ -24,6 +27,9 @@ struct TenantRow {
     id: TenantId,
     slug: String,
     name: String,
+    placement: Placement,
+    store: Option<String>,
+    database_url: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -34,8 +40,14 @@ impl TryFrom<TenantRow> for Tenant {
         let slug = Slug::parse(&row.slug).map_err(|e| {
             diesel::result::Error::DeserializationError(format!("tenants.slug: {e}").into())
         })?;
+        let home = Home::from_directory(
+            row.placement,
+            row.store.as_deref(),
+            row.database_url.as_deref(),
+        )
+        .map_err(|e| diesel::result::Error::DeserializationError(format!("tenants: {e}").into()))?;
         Ok(Tenant {
-            scope: TenantScope::new(row.id),
+            scope: TenantScope::new(row.id, home),
             slug,
             name: row.name,
         })
@@ -51,6 +63,28 @@ pub(super) struct NewTenant<'a> {
     pub name: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub placement: Placement,
+    pub store: Option<&'a str>,
+    pub database_url: Option<&'a str>,
+    pub store_version: Option<&'a str>,
+}
+
+impl<'a> NewTenant<'a> {
+    /// A directory row for a tenant at `home`, stamped now.
+    pub fn at(id: &'a TenantId, slug: &'a str, name: &'a str, home: &'a Home) -> Self {
+        let now = crate::db::now();
+        Self {
+            id,
+            slug,
+            name,
+            created_at: now,
+            updated_at: now,
+            placement: home.placement(),
+            store: home.store_name(),
+            database_url: home.server(),
+            store_version: None,
+        }
+    }
 }
 
 #[derive(Insertable)]
@@ -68,6 +102,7 @@ pub(super) struct NewUser<'a> {
 }
 
 /// What signup needs, already validated.
+#[derive(Clone)]
 pub struct NewOrganization {
     /// Display name.
     pub name: String,
@@ -112,16 +147,14 @@ impl PlatformTx<'_> {
         if self.find_tenant_by_slug(new.slug.as_str())?.is_some() {
             return Ok(SignupOutcome::SlugTaken);
         }
-        let now = crate::db::now();
         let tenant_id = TenantId::generate();
         let inserted = diesel::insert_into(tenants::table)
-            .values(NewTenant {
-                id: &tenant_id,
-                slug: new.slug.as_str(),
-                name: &new.name,
-                created_at: now,
-                updated_at: now,
-            })
+            .values(NewTenant::at(
+                &tenant_id,
+                new.slug.as_str(),
+                &new.name,
+                &Home::Main,
+            ))
             .execute(self.conn);
         match inserted {
             Ok(_) => {}
@@ -132,15 +165,9 @@ impl PlatformTx<'_> {
             )) => return Ok(SignupOutcome::SlugTaken),
             Err(e) => return Err(e),
         }
-        let scope = TenantScope::new(tenant_id.clone());
+        let scope = TenantScope::new(tenant_id.clone(), Home::Main);
         let mut tx = self.enter(&scope)?;
-        let admin_id = tx.insert_member(
-            &new.admin_email,
-            &new.admin_name,
-            &new.admin_password_hash,
-            Role::Admin,
-        )?;
-        let handoff_token = tx.issue_token(&admin_id, super::tokens::TokenPurpose::Handoff)?;
+        let handoff_token = tx.insert_first_admin(new)?;
         Ok(SignupOutcome::Created {
             tenant: Tenant {
                 scope,
@@ -150,4 +177,204 @@ impl PlatformTx<'_> {
             handoff_token,
         })
     }
+
+    /// Takes a spare store of `placement`, if one is ready (PostgreSQL only).
+    fn take_spare(&mut self, placement: Placement) -> QueryResult<Option<String>> {
+        let DbConnection::Postgresql(pg) = &mut *self.conn else {
+            return Ok(None);
+        };
+        #[derive(QueryableByName)]
+        struct Taken {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        // SKIP LOCKED: two sign-ups at once take two different spares.
+        let taken: Option<Taken> = diesel::sql_query(
+            "DELETE FROM spare_stores WHERE name = (SELECT name FROM spare_stores \
+               WHERE placement = $1 ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING name",
+        )
+        .bind::<diesel::sql_types::Text, _>(placement.as_str())
+        .get_result(pg)
+        .optional()?;
+        Ok(taken.map(|t| t.name))
+    }
+
+    /// How many spare stores of `placement` are ready.
+    pub fn count_spares(&mut self, placement: Placement) -> QueryResult<i64> {
+        spare_stores::table
+            .filter(spare_stores::placement.eq(placement.as_str()))
+            .count()
+            .get_result(self.conn)
+    }
+
+    /// Records a tenant placed elsewhere in the directory, with its first admin's
+    /// address in the finder's index, in one transaction. `false` when someone
+    /// took the slug meanwhile.
+    fn list_tenant_elsewhere(
+        &mut self,
+        tenant: &NewTenant<'_>,
+        admin_email: &str,
+    ) -> QueryResult<bool> {
+        match diesel::insert_into(tenants::table)
+            .values(tenant)
+            .execute(self.conn)
+        {
+            Ok(_) => {}
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        diesel::insert_into(member_directory::table)
+            .values((
+                member_directory::email.eq(admin_email),
+                member_directory::tenant_id.eq(tenant.id),
+            ))
+            .execute(self.conn)?;
+        Ok(true)
+    }
 }
+
+impl super::TenantTx<'_> {
+    /// Adds the first admin and their hand-off token.
+    fn insert_first_admin(&mut self, new: &NewOrganization) -> QueryResult<String> {
+        let admin_id = self.insert_member(
+            &new.admin_email,
+            &new.admin_name,
+            &new.admin_password_hash,
+            Role::Admin,
+        )?;
+        self.issue_token(&admin_id, super::tokens::TokenPurpose::Handoff)
+    }
+
+    /// Writes the store's own copy of its tenant's directory row (which the
+    /// tenant tables' keys reference).
+    fn insert_home_row(&mut self, row: &NewTenant<'_>) -> QueryResult<()> {
+        diesel::insert_into(tenants::table)
+            .values(row)
+            .execute(self.conn)?;
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Signs an organisation up into `placement`. A shared one is one transaction
+    /// in the main database. Any other first gets a store (a spare made ahead, or
+    /// a new one), writes the tenant's rows there, and then lists the tenant in
+    /// the directory, which is what makes it exist: a failure before that leaves
+    /// at most an unlisted store, which serves nobody and is removed.
+    pub async fn create_organization(
+        &self,
+        new: NewOrganization,
+        placement: Placement,
+    ) -> DbResult<SignupOutcome> {
+        if placement == Placement::Shared {
+            return self.platform(move |tx| tx.create_organization(&new)).await;
+        }
+        let slug = new.slug.clone();
+        if self
+            .platform_read(move |tx| tx.find_tenant_by_slug(slug.as_str()))
+            .await?
+            .is_some()
+        {
+            return Ok(SignupOutcome::SlugTaken);
+        }
+        let tenant_id = TenantId::generate();
+        let home = self.new_home(placement, &tenant_id).await?;
+        let scope = TenantScope::new(tenant_id.clone(), home.clone());
+        let version = super::migrate::latest_version(self.kind());
+        let (store_new, store_home, store_id, store_version) =
+            (new.clone(), home.clone(), tenant_id.clone(), version.clone());
+        let written = self
+            .with_home(&home, move |conn| {
+                super::in_transaction(conn, super::TxMode::Write, |conn| {
+                    let mut tx = super::TenantTx::enter(conn, &TenantScope::new(store_id.clone(), store_home.clone()))?;
+                    let mut row =
+                        NewTenant::at(&store_id, store_new.slug.as_str(), &store_new.name, &store_home);
+                    row.store_version = Some(&store_version);
+                    tx.insert_home_row(&row)?;
+                    let token = tx.insert_first_admin(&store_new)?;
+                    tx.effects = Default::default();
+                    Ok(token)
+                })
+            })
+            .await;
+        let handoff_token = match written {
+            Ok(token) => token,
+            Err(e) => {
+                self.discard_home(home).await;
+                return Err(e);
+            }
+        };
+        let (dir_id, dir_home, dir_new) = (tenant_id.clone(), home.clone(), new.clone());
+        let listed = self
+            .platform(move |tx| {
+                let mut row =
+                    NewTenant::at(&dir_id, dir_new.slug.as_str(), &dir_new.name, &dir_home);
+                row.store_version = Some(&version);
+                tx.list_tenant_elsewhere(&row, dir_new.admin_email.as_str())
+            })
+            .await;
+        match listed {
+            Ok(true) => Ok(SignupOutcome::Created {
+                tenant: Tenant {
+                    scope,
+                    slug: new.slug,
+                    name: new.name,
+                },
+                handoff_token,
+            }),
+            Ok(false) => {
+                self.discard_home(home).await;
+                Ok(SignupOutcome::SlugTaken)
+            }
+            Err(e) => {
+                self.discard_home(home).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// A ready store for a new tenant: a spare if one is waiting, else a new one,
+    /// created and migrated now.
+    async fn new_home(&self, placement: Placement, tenant: &TenantId) -> DbResult<Home> {
+        let layout = self.stores().layout().clone();
+        let home_of = |name: StoreName| match placement {
+            Placement::Schema => Home::Schema(name),
+            _ => Home::Dedicated { name, server: None },
+        };
+        if self.kind() == DbKind::Postgres
+            && let Some(name) = self.platform(move |tx| tx.take_spare(placement)).await?
+        {
+            self.stores().spares_wanted().notify_one();
+            return StoreName::parse(&name)
+                .map(home_of)
+                .map_err(DbError::StoreUnavailable);
+        }
+        let home = home_of(layout.new_store_name(placement, Some(tenant)));
+        let made = home.clone();
+        crate::blocking::spawn_blocking_in_span(move || {
+            create_home(&layout, &made)?;
+            super::migrate::migrate_home(&layout, &made)?;
+            Ok::<_, anyhow::Error>(())
+        })
+        .await
+        .map_err(DbError::Task)?
+        .map_err(|e| DbError::StoreUnavailable(format!("could not make the tenant's store: {e:#}")))?;
+        Ok(home)
+    }
+
+    /// Removes a store no tenant was listed for (a sign-up that failed or lost
+    /// its slug). A failure is logged: an unlisted store serves nobody.
+    async fn discard_home(&self, home: Home) {
+        let layout = self.stores().layout().clone();
+        self.stores().forget(&home);
+        let dropped = crate::blocking::spawn_blocking_in_span(move || drop_home(&layout, &home)).await;
+        if let Ok(Err(e)) | Err(e) = dropped.map_err(anyhow::Error::new) {
+            tracing::warn!(error = %format!("{e:#}"), "could not remove an unused tenant store");
+        }
+    }
+}
+

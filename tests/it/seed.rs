@@ -2,6 +2,7 @@
 
 use reqwest::StatusCode;
 use tenantry::db::seed::{SEED_PASSWORD, seed_admin_email, seed_demo};
+use tenantry::domain::Placement;
 
 use crate::both_backends;
 use crate::helpers::{Backend, new_client, spawn_app};
@@ -13,11 +14,11 @@ fn seed_hash() -> String {
 async fn seeded_tenants_are_complete_and_isolated(backend: Backend) {
     // Arrange: seed through the owner's URL, as the command does.
     let app = spawn_app(backend).await;
-    let url = app.config.migration_database_url.clone();
+    let layout = tenantry::db::stores::StoreLayout::new(&app.config);
     let created = tokio::task::spawn_blocking(move || {
-        let first = seed_demo(&url, &seed_hash(), 2, 120, |_, _| {}).unwrap();
+        let first = seed_demo(&layout, &seed_hash(), 2, 120, Placement::Shared, |_, _| {}).unwrap();
         // Seeding again leaves existing tenants alone.
-        let again = seed_demo(&url, &seed_hash(), 2, 120, |_, _| {}).unwrap();
+        let again = seed_demo(&layout, &seed_hash(), 2, 120, Placement::Shared, |_, _| {}).unwrap();
         (first, again)
     })
     .await
@@ -55,9 +56,9 @@ async fn seeded_tenants_are_complete_and_isolated(backend: Backend) {
 
     // A tenant with more companies than a drop-down holds (4,100 leads make 205)
     // filters by company from the company's page instead.
-    let url = app.config.migration_database_url.clone();
+    let layout = tenantry::db::stores::StoreLayout::new(&app.config);
     tokio::task::spawn_blocking(move || {
-        seed_demo(&url, &seed_hash(), 3, 4_100, |_, _| {}).unwrap()
+        seed_demo(&layout, &seed_hash(), 3, 4_100, Placement::Shared, |_, _| {}).unwrap()
     })
     .await
     .unwrap();

@@ -1,7 +1,10 @@
 // Handler code tries to make a scope for a tenant id of its choosing.
-use tenantry::db::TenantScope;
+use tenantry::db::{Home, TenantScope};
 use tenantry::domain::TenantId;
 
 fn main() {
-    let _scope = TenantScope { tenant_id: TenantId::from_string("another-tenant".into()) };
+    let _scope = TenantScope {
+        tenant_id: TenantId::from_string("another-tenant".into()),
+        home: Home::Main,
+    };
 }

@@ -156,14 +156,15 @@ pub(super) async fn create_organization(
         admin_email,
         admin_password_hash: hash,
     };
-    match db.platform(move |tx| tx.create_organization(&new)).await? {
+    let placement = config.new_tenant_placement;
+    match db.create_organization(new, placement).await? {
         SignupOutcome::SlugTaken => taken(),
         SignupOutcome::Created {
             tenant,
             handoff_token,
         } => {
             resolver.invalidate(&tenant.slug);
-            tracing::info!(tenant.slug = %tenant.slug, "organisation created");
+            tracing::info!(tenant.slug = %tenant.slug, %placement, "organisation created");
             let origin = config.tenant_origin(slug.as_str());
             let mut response = render(
                 StatusCode::OK,
