@@ -181,7 +181,10 @@ fn migrate_everything(layout: &StoreLayout) -> anyhow::Result<()> {
 fn describe(entry: &HomeEntry, outcome: &HomeMigration) -> String {
     match outcome {
         HomeMigration::Current { applied, version } => {
-            format!("{}: {applied} migration(s) applied, at {version}", entry.label())
+            format!(
+                "{}: {applied} migration(s) applied, at {version}",
+                entry.label()
+            )
         }
         HomeMigration::Failed(reason) => format!("{}: FAILED: {reason}", entry.label()),
     }
@@ -222,7 +225,9 @@ fn print_status(layout: &StoreLayout) -> anyhow::Result<()> {
             }
         }
     }
-    println!("this binary's newest migration: {newest}; {behind} database(s) need `tenantry migrate`");
+    println!(
+        "this binary's newest migration: {newest}; {behind} database(s) need `tenantry migrate`"
+    );
     Ok(())
 }
 

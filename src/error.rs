@@ -76,6 +76,9 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// What a 503 asks a client to wait before trying again.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 30;
+
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
@@ -188,10 +191,15 @@ impl ResponseError for AppError {
             page.link_label = "Find your workspace";
         }
         let mut response = error_page(status, &page);
-        if let AppError::TooManyRequests { retry_after } = self {
-            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        let retry_after = match self {
+            AppError::TooManyRequests { retry_after } => Some(*retry_after),
+            AppError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
     }

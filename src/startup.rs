@@ -193,9 +193,7 @@ fn serve(
 /// then checks every store and redoes every copy the main database keeps of
 /// them (`db::index_copy`), so each tenant is served as soon as its own store is
 /// current while the rest finish.
-async fn prepare_stores(
-    db: &Db,
-) -> anyhow::Result<impl std::future::Future<Output = ()> + use<>> {
+async fn prepare_stores(db: &Db) -> anyhow::Result<impl std::future::Future<Output = ()> + use<>> {
     use crate::db::{HomeMigration, OperatorDb, StoreState, migrate_homes};
     let layout = db.stores().layout().clone();
     let (homes, newest) = {
@@ -300,7 +298,9 @@ async fn keep_spares(db: Db, placement: crate::domain::Placement, target: u32) {
         match filled.map_err(anyhow::Error::new).and_then(|r| r) {
             Ok(0) => {}
             Ok(made) => tracing::info!(made, %placement, "spare tenant stores made"),
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "could not make a spare tenant store"),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "could not make a spare tenant store")
+            }
         }
         tokio::select! {
             () = db.stores().spares_wanted().notified() => {}

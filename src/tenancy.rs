@@ -195,6 +195,11 @@ async fn classify(req: &ServiceRequest) -> Result<(), AppError> {
             if let Some(span) = req.extensions().get::<RootSpan>() {
                 span.record("tenant.slug", tenant.slug.as_str());
             }
+            // A tenant whose own database is still migrating, or failed its
+            // isolation check, is answered 503 here, whatever the page.
+            if let Some(db) = req.app_data::<web::Data<Db>>() {
+                db.home_ready(&tenant.scope).await?;
+            }
         }
         req.extensions_mut().insert(site);
     }

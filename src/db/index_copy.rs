@@ -21,6 +21,9 @@ use super::scope::{PlatformTx, TenantScope, TenantTx};
 use super::{Db, DbResult, Home};
 use crate::domain::{Placement, TenantId};
 
+/// A directory row's placement, store name and given server.
+type HomeColumns = (Placement, Option<String>, Option<String>);
+
 /// What a tenant transaction changed that the main database indexes.
 #[derive(Debug, Default)]
 pub(super) struct Effects {
@@ -171,23 +174,20 @@ impl PlatformTx<'_> {
 
     /// Tenants placed elsewhere whose mail is due now, soonest first.
     pub fn mail_due_elsewhere(&mut self, limit: i64) -> QueryResult<Vec<MailDue>> {
-        let rows: Vec<(TenantId, String, Placement, Option<String>, Option<String>)> =
-            mail_due::table
-                .inner_join(tenants::table)
-                .filter(mail_due::due_at.le(crate::db::now()))
-                .order(mail_due::due_at.asc())
-                .limit(limit)
-                .select((
-                    tenants::id,
-                    mail_due::stamp,
-                    tenants::placement,
-                    tenants::store,
-                    tenants::database_url,
-                ))
-                .load(self.conn)?;
+        let rows: Vec<(TenantId, String, HomeColumns)> = mail_due::table
+            .inner_join(tenants::table)
+            .filter(mail_due::due_at.le(crate::db::now()))
+            .order(mail_due::due_at.asc())
+            .limit(limit)
+            .select((
+                tenants::id,
+                mail_due::stamp,
+                (tenants::placement, tenants::store, tenants::database_url),
+            ))
+            .load(self.conn)?;
         Ok(rows
             .into_iter()
-            .filter_map(|(id, stamp, placement, store, server)| {
+            .filter_map(|(id, stamp, (placement, store, server))| {
                 let home =
                     Home::from_directory(placement, store.as_deref(), server.as_deref()).ok()?;
                 Some(MailDue {
@@ -200,11 +200,7 @@ impl PlatformTx<'_> {
 
     /// After the worker's pass over a tenant: the hint moves to the tenant's next
     /// due mail (or goes), unless someone changed it meanwhile.
-    fn settle_mail_due(
-        &mut self,
-        due: &MailDue,
-        next: Option<NaiveDateTime>,
-    ) -> QueryResult<()> {
+    fn settle_mail_due(&mut self, due: &MailDue, next: Option<NaiveDateTime>) -> QueryResult<()> {
         let hint = mail_due::table
             .filter(mail_due::tenant_id.eq(due.scope.tenant_id()))
             .filter(mail_due::stamp.eq(&due.stamp));
@@ -237,7 +233,8 @@ impl Db {
     /// Moves a tenant's mail hint on after the worker's pass over its mail.
     pub async fn settle_mail_due(&self, due: MailDue) -> DbResult<()> {
         let next = self.read(&due.scope, |tx| tx.next_mail_due()).await?;
-        self.platform(move |tx| tx.settle_mail_due(&due, next)).await
+        self.platform(move |tx| tx.settle_mail_due(&due, next))
+            .await
     }
 
     /// Puts a tenant's mail hint off (its database is not answering now).

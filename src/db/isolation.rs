@@ -105,7 +105,8 @@ pub(super) fn home_problem(conn: &mut DbConnection, home: &Home) -> QueryResult<
     });
     in_transaction(conn, TxMode::Read, |conn| {
         set_search_path(conn, home)?;
-        let query = diesel::sql_query("SELECT max(version) AS version FROM __diesel_schema_migrations");
+        let query =
+            diesel::sql_query("SELECT max(version) AS version FROM __diesel_schema_migrations");
         let applied = match &mut *conn {
             DbConnection::Sqlite(c) => query.get_result::<Version>(c),
             DbConnection::Postgresql(c) => query.get_result::<Version>(c),

@@ -53,8 +53,8 @@ pub use index_copy::MailDue;
 pub use isolation::{check_isolation, isolation_problems};
 pub use migrate::{revert_all_migrations, run_migrations};
 pub use operator::{
-    HomeEntry, HomeMigration, OperatorDb, TenantSummary, migrate_homes, migrate_one, newest_version,
-    store_version,
+    HomeEntry, HomeMigration, OperatorDb, TenantSummary, migrate_homes, migrate_one,
+    newest_version, store_version,
 };
 pub use scope::{PlatformTx, TenantScope, TenantTx};
 pub use stores::{Home, StoreState};
@@ -282,7 +282,12 @@ impl Db {
             .connection_customizer(Box::new(NoCustomizer))
             .build(ConnManager::new(url.clone()))
             .context("could not connect to the database (check DATABASE_URL)")?;
-        let budget = Budget::new(config.max_connections.saturating_sub(config.pool_size).max(1));
+        let budget = Budget::new(
+            config
+                .max_connections
+                .saturating_sub(config.pool_size)
+                .max(1),
+        );
         let stores = Stores::new(StoreLayout::new(config), config.pool_size, budget);
         Ok(Self {
             pool,
@@ -340,6 +345,15 @@ impl Db {
         })
         .await
         .map_err(DbError::Task)?
+    }
+
+    /// Whether the tenant's own store may serve (checked on first use; at once
+    /// after that): the tenancy middleware asks before any page of the tenant.
+    pub async fn home_ready(&self, scope: &TenantScope) -> DbResult<()> {
+        match self.stores.state(scope.home()) {
+            Some(StoreState::Ready) => Ok(()),
+            _ => self.with_home(&scope.home().clone(), |_| Ok(())).await,
+        }
     }
 
     /// A read-only unit of work inside one tenant, wherever it lives.

@@ -204,7 +204,11 @@ impl OperatorDb {
 
 /// Active members and leads of one tenant, counted inside the tenant (row-level
 /// security is forced for the owner too).
-fn count_rows(conn: &mut DbConnection, tenant: &TenantId, home: &Home) -> anyhow::Result<(i64, i64)> {
+fn count_rows(
+    conn: &mut DbConnection,
+    tenant: &TenantId,
+    home: &Home,
+) -> anyhow::Result<(i64, i64)> {
     #[derive(QueryableByName)]
     struct Counts {
         #[diesel(sql_type = BigInt)]

@@ -20,8 +20,8 @@ mod claim;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{mail_queue, outbox, platform_outbox};
 use super::Home;
+use super::schema::{mail_queue, outbox, platform_outbox};
 use super::scope::{PlatformTx, TenantScope, TenantTx};
 use crate::domain::{InviteId, MailPurpose, MailStatus, MemberId, OutboxId, TenantId};
 

@@ -290,6 +290,6 @@ pub const PLATFORM_TABLE_PRIVILEGES: &[(&str, &[&str])] = &[
     ("platform_outbox", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
     ("member_directory", &["SELECT", "INSERT", "DELETE"]),
     ("mail_due", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
-    ("spare_stores", &["SELECT", "DELETE"]),
+    ("spare_stores", &["SELECT", "UPDATE", "DELETE"]),
     ("__diesel_schema_migrations", &["SELECT"]),
 ];

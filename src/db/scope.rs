@@ -20,11 +20,11 @@ use diesel::sql_types::Text;
 
 use super::DbConnection;
 use super::index_copy::Effects;
-use super::stores::{Home, set_search_path};
 use super::schema::{
     auth_tokens, companies, import_staging, invites, lead_activities, leads, notes, outbox,
     sessions, users,
 };
+use super::stores::{Home, set_search_path};
 use crate::domain::TenantId;
 
 /// The tenant a unit of work belongs to, and where its rows live.

@@ -13,11 +13,11 @@ use rand::{Rng, SeedableRng};
 
 use super::companies::NewCompanyRow;
 use super::leads::{INSERT_CHUNK, Lead};
+use super::migrate::{latest_version, migrate_home};
 use super::notes::NewNoteRow;
 use super::operator::OperatorDb;
 use super::schema::{companies, member_directory, notes, tenants, users};
 use super::scope::{TenantScope, TenantTx};
-use super::migrate::{latest_version, migrate_home};
 use super::stores::{Home, connect_home, create_home};
 use super::tenants::{NewTenant, NewUser};
 use super::{insert_many, now};
@@ -113,7 +113,9 @@ impl OperatorDb {
         }
         // Elsewhere: the store first, then the directory row that makes it exist.
         let home = match placement {
-            Placement::Schema => Home::Schema(self.layout.new_store_name(placement, Some(&tenant_id))),
+            Placement::Schema => {
+                Home::Schema(self.layout.new_store_name(placement, Some(&tenant_id)))
+            }
             _ => Home::Dedicated {
                 name: self.layout.new_store_name(placement, Some(&tenant_id)),
                 server: None,

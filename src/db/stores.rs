@@ -208,8 +208,11 @@ impl StoreLayout {
             (DbKind::Sqlite, _, None) => format!("spare-{random}"),
             (DbKind::Postgres, Placement::Schema, _) => format!("tenant_{random}"),
             (DbKind::Postgres, _, _) => {
-                let main = self.app.database_name().unwrap_or_else(|| "tenantry".into());
-                let prefix: String = main.chars().take(40).collect();
+                let main = self
+                    .app
+                    .database_name()
+                    .unwrap_or_else(|| "tenantry".into());
+                let prefix: String = main.chars().take(36).collect();
                 format!("{prefix}_tenant_{random}")
             }
         };
@@ -314,10 +317,12 @@ impl Stores {
             layout,
             per_pool,
             budget,
-            threads: Arc::new(ScheduledThreadPool::builder()
+            threads: Arc::new(
+                ScheduledThreadPool::builder()
                     .num_threads(2)
                     .thread_name_pattern("tenant-pool-{}")
-                    .build()),
+                    .build(),
+            ),
             pools: Mutex::new(HashMap::new()),
             states: RwLock::new(HashMap::new()),
             spares_wanted: tokio::sync::Notify::new(),

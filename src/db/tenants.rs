@@ -285,14 +285,25 @@ impl Db {
         let home = self.new_home(placement, &tenant_id).await?;
         let scope = TenantScope::new(tenant_id.clone(), home.clone());
         let version = super::migrate::latest_version(self.kind());
-        let (store_new, store_home, store_id, store_version) =
-            (new.clone(), home.clone(), tenant_id.clone(), version.clone());
+        let (store_new, store_home, store_id, store_version) = (
+            new.clone(),
+            home.clone(),
+            tenant_id.clone(),
+            version.clone(),
+        );
         let written = self
             .with_home(&home, move |conn| {
                 super::in_transaction(conn, super::TxMode::Write, |conn| {
-                    let mut tx = super::TenantTx::enter(conn, &TenantScope::new(store_id.clone(), store_home.clone()))?;
-                    let mut row =
-                        NewTenant::at(&store_id, store_new.slug.as_str(), &store_new.name, &store_home);
+                    let mut tx = super::TenantTx::enter(
+                        conn,
+                        &TenantScope::new(store_id.clone(), store_home.clone()),
+                    )?;
+                    let mut row = NewTenant::at(
+                        &store_id,
+                        store_new.slug.as_str(),
+                        &store_new.name,
+                        &store_home,
+                    );
                     row.store_version = Some(&store_version);
                     tx.insert_home_row(&row)?;
                     let token = tx.insert_first_admin(&store_new)?;
@@ -362,7 +373,9 @@ impl Db {
         })
         .await
         .map_err(DbError::Task)?
-        .map_err(|e| DbError::StoreUnavailable(format!("could not make the tenant's store: {e:#}")))?;
+        .map_err(|e| {
+            DbError::StoreUnavailable(format!("could not make the tenant's store: {e:#}"))
+        })?;
         Ok(home)
     }
 
@@ -371,10 +384,10 @@ impl Db {
     async fn discard_home(&self, home: Home) {
         let layout = self.stores().layout().clone();
         self.stores().forget(&home);
-        let dropped = crate::blocking::spawn_blocking_in_span(move || drop_home(&layout, &home)).await;
+        let dropped =
+            crate::blocking::spawn_blocking_in_span(move || drop_home(&layout, &home)).await;
         if let Ok(Err(e)) | Err(e) = dropped.map_err(anyhow::Error::new) {
             tracing::warn!(error = %format!("{e:#}"), "could not remove an unused tenant store");
         }
     }
 }
-

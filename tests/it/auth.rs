@@ -2,8 +2,10 @@
 
 use reqwest::StatusCode;
 
+use crate::across_placements;
 use crate::both_backends;
 use crate::helpers::{Backend, csrf_from, location, new_client, spawn_app};
+use crate::other_placements;
 
 async fn login_succeeds_and_wrong_credentials_get_one_answer(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -287,3 +289,13 @@ both_backends!(
     login_is_rate_limited_per_account,
     hostile_input_gets_4xx_never_500,
 );
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(
+    login_succeeds_and_wrong_credentials_get_one_answer,
+    logout_ends_the_session,
+    posts_without_a_valid_csrf_token_are_refused,
+);
+
+// Two tenants in different placements: one in a database of its own, one shared.
+across_placements!(a_session_cookie_of_one_tenant_is_worthless_on_another,);

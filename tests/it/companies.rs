@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 
 use crate::both_backends;
 use crate::helpers::{Backend, location, spawn_app};
+use crate::other_placements;
 
 async fn a_company_is_created_shown_updated_and_deleted_keeping_its_leads(backend: Backend) {
     // Arrange
@@ -146,3 +147,6 @@ both_backends!(
     invalid_company_is_422_with_input_kept,
     editing_a_lead_keeps_a_company_beyond_the_choice_list,
 );
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(a_company_is_created_shown_updated_and_deleted_keeping_its_leads,);

@@ -18,6 +18,7 @@ use reqwest::{Client, Response, StatusCode, redirect};
 use tempfile::TempDir;
 use tenantry::config::{Config, DatabaseUrl};
 use tenantry::db::Db;
+use tenantry::domain::Placement;
 use tenantry::startup::Application;
 
 use crate::pg::{PgTestDb, postgres_available};
@@ -56,6 +57,117 @@ macro_rules! both_backends {
             )*
         }
     };
+}
+
+/// Generates, for tests that [`both_backends!`] runs with tenants in the shared
+/// database, one test per other placement: SQLite with a file per tenant, and
+/// PostgreSQL with a schema and with a database per tenant. CI runs the
+/// representative set listed this way in each test module.
+#[macro_export]
+macro_rules! other_placements {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_dedicated {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::helpers::PLACEMENT
+                        .scope(
+                            tenantry::domain::Placement::Dedicated,
+                            super::$name($crate::helpers::Backend::Sqlite),
+                        )
+                        .await;
+                }
+            )*
+        }
+        mod postgres_schema {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::postgres_enabled() {
+                        $crate::helpers::PLACEMENT
+                            .scope(
+                                tenantry::domain::Placement::Schema,
+                                super::$name($crate::helpers::Backend::Postgres),
+                            )
+                            .await;
+                    }
+                }
+            )*
+        }
+        mod postgres_dedicated {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::postgres_enabled() {
+                        $crate::helpers::PLACEMENT
+                            .scope(
+                                tenantry::domain::Placement::Dedicated,
+                                super::$name($crate::helpers::Backend::Postgres),
+                            )
+                            .await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// Generates a test per engine with the test's tenants in different placements:
+/// the first in a database (or file) of its own, the second in the shared one,
+/// and so on alternately. For tests that prove tenants cannot reach each other.
+#[macro_export]
+macro_rules! across_placements {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_mixed {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    use tenantry::domain::Placement;
+                    let run = super::$name($crate::helpers::Backend::Sqlite);
+                    let run = $crate::helpers::MIXED_WITH.scope(Placement::Shared, run);
+                    $crate::helpers::PLACEMENT.scope(Placement::Dedicated, run).await;
+                }
+            )*
+        }
+        mod postgres_mixed {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::postgres_enabled() {
+                        use tenantry::domain::Placement;
+                        let run = super::$name($crate::helpers::Backend::Postgres);
+                        let run = $crate::helpers::MIXED_WITH.scope(Placement::Shared, run);
+                        $crate::helpers::PLACEMENT.scope(Placement::Dedicated, run).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+tokio::task_local! {
+    /// Where sign-ups of the test running in this task go.
+    pub static PLACEMENT: Placement;
+    /// Set for a mixed run: every second tenant a test signs up is placed here
+    /// instead, so that tests with two tenants have them in different placements.
+    pub static MIXED_WITH: Placement;
+}
+
+/// The placement of this test's sign-ups: the task's (see [`other_placements!`]),
+/// else `TENANTRY_TEST_PLACEMENT` (to run the whole suite in one placement by
+/// hand; `schema` applies to PostgreSQL tests only), else shared.
+pub fn current_placement(backend: Backend) -> Placement {
+    if let Ok(p) = PLACEMENT.try_with(|p| *p) {
+        return p;
+    }
+    match std::env::var("TENANTRY_TEST_PLACEMENT")
+        .ok()
+        .and_then(|p| p.parse::<Placement>().ok())
+    {
+        Some(Placement::Schema) if backend == Backend::Sqlite => Placement::Shared,
+        Some(p) => p,
+        None => Placement::Shared,
+    }
 }
 
 /// Whether PostgreSQL tests should run; panics in CI when they cannot.
@@ -247,6 +359,10 @@ pub struct TestApp {
     pub dir: TempDir,
     /// Keeps the PostgreSQL database alive; dropped with the app.
     pub pg: Option<PgTestDb>,
+    /// Sign-ups so far.
+    signups: std::sync::atomic::AtomicUsize,
+    /// In a mixed run, where every second sign-up's tenant goes instead.
+    mixed: Option<Placement>,
 }
 
 /// A test configuration: port 0, a temp SQLite file or a new PostgreSQL database.
@@ -267,6 +383,9 @@ pub fn test_config(backend: Backend, dir: &TempDir) -> (Config, Option<PgTestDb>
     config.mail_max_attempts = 50;
     config.mail_retry_base = std::time::Duration::from_millis(100);
     config.mail_poll_interval = std::time::Duration::from_millis(100);
+    config.new_tenant_placement = current_placement(backend);
+    // Sign-ups make their store at once; the spare-store test turns this on.
+    config.spare_stores = 0;
     (config, pg)
 }
 
@@ -277,10 +396,22 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the application after `adjust` has edited its configuration.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
-    init_test_log();
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut config, pg) = test_config(backend, &dir);
     adjust(&mut config);
+    let mut app = spawn_app_on(config, dir).await;
+    app.pg = pg;
+    app
+}
+
+/// Starts the application on `config` (a second server on the same databases,
+/// say); the caller keeps any PostgreSQL database alive.
+pub async fn spawn_app_on(mut config: Config, dir: TempDir) -> TestApp {
+    init_test_log();
+    let backend = match config.database_url.kind() {
+        tenantry::config::DbKind::Sqlite => Backend::Sqlite,
+        tenantry::config::DbKind::Postgres => Backend::Postgres,
+    };
     let app = Application::build(config.clone())
         .await
         .expect("building the app");
@@ -295,11 +426,12 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         config,
         backend,
         dir,
-        pg,
+        pg: None,
+        signups: Default::default(),
+        mixed: MIXED_WITH.try_with(|p| *p).ok(),
     }
 }
 
-/// Pulls the CSRF token out of a page.
 pub fn csrf_from(html: &str) -> Option<String> {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker)? + marker.len();
@@ -447,6 +579,14 @@ impl TestApp {
     /// Signs up with a given client.
     pub async fn sign_up_with(&self, client: &Browser, slug: &str) -> Tenant {
         let tenant = Tenant::named(slug);
+        let nth = self
+            .signups
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Some(other) = self.mixed
+            && nth % 2 == 1
+        {
+            return self.create_in(client, tenant, other).await;
+        }
         let r = self
             .post_with(
                 client,
@@ -471,6 +611,45 @@ impl TestApp {
         client.forget(slug);
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&r), "/");
+        tenant
+    }
+
+    /// Creates `tenant` in `placement` the way sign-up does (this server's sign-up
+    /// page places tenants where its configuration says), then logs `client` in.
+    async fn create_in(&self, client: &Browser, tenant: Tenant, placement: Placement) -> Tenant {
+        let password = tenant.admin_password.clone();
+        let hash = tokio::task::spawn_blocking(move || {
+            tenantry::auth::password::hash_password(&password).unwrap()
+        })
+        .await
+        .unwrap();
+        let new = tenantry::db::tenants::NewOrganization {
+            name: tenant.org_name.clone(),
+            slug: tenantry::domain::Slug::parse(&tenant.slug).unwrap(),
+            admin_name: tenant.admin_name.clone(),
+            admin_email: tenantry::domain::Email::parse(&tenant.admin_email).unwrap(),
+            admin_password_hash: hash,
+        };
+        let created = self.db.create_organization(new, placement).await.unwrap();
+        assert!(matches!(
+            created,
+            tenantry::db::tenants::SignupOutcome::Created { .. }
+        ));
+        let r = self
+            .log_in_with(
+                client,
+                &tenant.slug,
+                &tenant.admin_email,
+                &tenant.admin_password,
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "log-in to {}",
+            tenant.slug
+        );
+        client.forget(&tenant.slug);
         tenant
     }
 

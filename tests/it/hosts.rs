@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 
 use crate::both_backends;
 use crate::helpers::{Backend, spawn_app};
+use crate::other_placements;
 
 async fn apex_and_www_serve_the_landing_page(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -113,6 +114,9 @@ both_backends!(
     healthz_and_static_answer_on_any_host,
     unknown_paths_get_the_404_page,
 );
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(tenant_host_is_case_insensitive_and_ignores_port,);
 
 /// Resolving a host is served from the cache (no directory query per request) and
 /// `invalidate` makes the next lookup read the directory again.

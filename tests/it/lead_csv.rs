@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 
 use crate::both_backends;
 use crate::helpers::{Backend, location, spawn_app};
+use crate::other_placements;
 
 /// Export rows without the columns that belong to the exporting database
 /// (number, created_at, updated_at), sorted.
@@ -249,4 +250,10 @@ both_backends!(
     export_follows_the_current_filters,
     an_import_with_refused_rows_reports_them_all_and_imports_nothing,
     import_takes_ten_thousand_rows_and_refuses_over_ten_mib,
+);
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(
+    export_then_import_gives_the_same_leads,
+    an_import_with_refused_rows_reports_them_all_and_imports_nothing,
 );

@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use crate::both_backends;
 use crate::direct::TestConn;
 use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::other_placements;
 
 /// Notes a page shows (`db::notes::HISTORY_PAGE_SIZE`).
 const PAGE: usize = 50;
@@ -44,6 +45,9 @@ both_backends!(
     older_notes_are_a_page_away,
     a_lead_with_forty_thousand_notes_still_shows
 );
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(older_notes_are_a_page_away,);
 
 async fn older_notes_are_a_page_away(backend: Backend) {
     let app = spawn_app(backend).await;

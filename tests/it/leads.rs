@@ -5,10 +5,12 @@ use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
 
+use crate::across_placements;
 use crate::both_backends;
 use crate::helpers::{
     Backend, lead_numbers_in, location, new_client, next_link, selected_option, spawn_app,
 };
+use crate::other_placements;
 
 async fn a_lead_is_created_shown_updated_and_deleted(backend: Backend) {
     // Arrange
@@ -567,6 +569,17 @@ both_backends!(
     another_tenant_reaches_none_of_it,
 );
 
+// The representative set, once per other placement (see `helpers`).
+other_placements!(
+    the_dashboard_counts_leads_by_status_and_the_open_pipeline,
+    a_lead_is_created_shown_updated_and_deleted,
+    notes_are_added_and_validated,
+    search_filters_and_sorting,
+);
+
+// Two tenants in different placements: one in a database of its own, one shared.
+across_placements!(another_tenant_reaches_none_of_it,);
+
 /// On PostgreSQL, row-level security hides the other tenant's CRM rows even from
 /// SQL without any `tenant_id` filter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -587,9 +600,9 @@ async fn row_level_security_guards_the_crm_tables() {
     )
     .await;
     app.sign_up_with(&new_client(), "globex").await;
-    let mut conn = app.own_conn();
     for (slug, expected) in [("acme", 1), ("globex", 0)] {
-        let tenant = crate::direct::tenant_id(&mut conn, slug);
+        let tenant = crate::direct::TenantHome::of(&app, slug);
+        let mut conn = tenant.connect();
         let counts: Vec<i64> = ["companies", "leads", "notes", "lead_activities"]
             .into_iter()
             .map(|table| crate::direct::unscoped_count(&mut conn, Some(&tenant), table).unwrap())

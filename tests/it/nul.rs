@@ -5,8 +5,12 @@ use reqwest::StatusCode;
 
 use crate::both_backends;
 use crate::helpers::{Backend, spawn_app};
+use crate::other_placements;
 
 both_backends!(nul_in_any_input_is_a_4xx_and_changes_nothing);
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(nul_in_any_input_is_a_4xx_and_changes_nothing,);
 
 async fn nul_in_any_input_is_a_4xx_and_changes_nothing(backend: Backend) {
     let app = spawn_app(backend).await;

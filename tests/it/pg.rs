@@ -32,7 +32,8 @@ pub fn postgres_available() -> bool {
                      CREATE ROLE {OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; \
                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN \
                      CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; \
-                 END $$;"
+                 END $$; \
+                 ALTER ROLE {OWNER_ROLE} CREATEDB;"
             );
             conn.batch_execute(&roles).is_ok()
         }
@@ -102,13 +103,38 @@ impl PgTestDb {
     }
 }
 
+/// A superuser connection to the database that `url` names, for tests that
+/// inspect or break a tenant's own database.
+pub fn superuser_conn(url: &DatabaseUrl) -> PgConnection {
+    let db = url.database_name().expect("a PostgreSQL URL");
+    PgConnection::establish(&url_for("postgres", &db)).expect("superuser connection")
+}
+
 impl Drop for PgTestDb {
     fn drop(&mut self) {
         if let Ok(mut admin) = PgConnection::establish(&admin_url()) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
+            // Tenants' own databases are named after this one (see
+            // `StoreLayout::new_store_name`).
+            let prefix: String = self.name.chars().take(36).collect();
+            #[derive(diesel::QueryableByName)]
+            struct Name {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                datname: String,
+            }
+            use diesel::RunQueryDsl;
+            let dedicated: Vec<Name> = diesel::sql_query(format!(
+                "SELECT datname::text AS datname FROM pg_database WHERE datname LIKE '{prefix}\\_tenant\\_%'"
+            ))
+            .load(&mut admin)
+            .unwrap_or_default();
+            for db in dedicated
+                .iter()
+                .map(|d| d.datname.as_str())
+                .chain([self.name.as_str()])
+            {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"));
+            }
         }
     }
 }

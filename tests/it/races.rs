@@ -6,6 +6,7 @@ use tenantry::domain::{Email, Role};
 
 use crate::both_backends;
 use crate::helpers::{Backend, spawn_app};
+use crate::other_placements;
 
 async fn two_admins_demoting_each_other_leave_one_admin(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -73,3 +74,6 @@ async fn two_admins_demoting_each_other_leave_one_admin(backend: Backend) {
 }
 
 both_backends!(two_admins_demoting_each_other_leave_one_admin);
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(two_admins_demoting_each_other_leave_one_admin,);

@@ -2,10 +2,10 @@
 
 use reqwest::StatusCode;
 use tenantry::db::seed::{SEED_PASSWORD, seed_admin_email, seed_demo};
-use tenantry::domain::Placement;
 
 use crate::both_backends;
 use crate::helpers::{Backend, new_client, spawn_app};
+use crate::other_placements;
 
 fn seed_hash() -> String {
     tenantry::auth::password::hash_password(SEED_PASSWORD).unwrap()
@@ -16,9 +16,25 @@ async fn seeded_tenants_are_complete_and_isolated(backend: Backend) {
     let app = spawn_app(backend).await;
     let layout = tenantry::db::stores::StoreLayout::new(&app.config);
     let created = tokio::task::spawn_blocking(move || {
-        let first = seed_demo(&layout, &seed_hash(), 2, 120, Placement::Shared, |_, _| {}).unwrap();
+        let first = seed_demo(
+            &layout,
+            &seed_hash(),
+            2,
+            120,
+            crate::helpers::current_placement(backend),
+            |_, _| {},
+        )
+        .unwrap();
         // Seeding again leaves existing tenants alone.
-        let again = seed_demo(&layout, &seed_hash(), 2, 120, Placement::Shared, |_, _| {}).unwrap();
+        let again = seed_demo(
+            &layout,
+            &seed_hash(),
+            2,
+            120,
+            crate::helpers::current_placement(backend),
+            |_, _| {},
+        )
+        .unwrap();
         (first, again)
     })
     .await
@@ -58,7 +74,15 @@ async fn seeded_tenants_are_complete_and_isolated(backend: Backend) {
     // filters by company from the company's page instead.
     let layout = tenantry::db::stores::StoreLayout::new(&app.config);
     tokio::task::spawn_blocking(move || {
-        seed_demo(&layout, &seed_hash(), 3, 4_100, Placement::Shared, |_, _| {}).unwrap()
+        seed_demo(
+            &layout,
+            &seed_hash(),
+            3,
+            4_100,
+            crate::helpers::current_placement(backend),
+            |_, _| {},
+        )
+        .unwrap()
     })
     .await
     .unwrap();
@@ -92,3 +116,6 @@ async fn seeded_tenants_are_complete_and_isolated(backend: Backend) {
 }
 
 both_backends!(seeded_tenants_are_complete_and_isolated);
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(seeded_tenants_are_complete_and_isolated,);

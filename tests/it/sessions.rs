@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 
 use crate::both_backends;
 use crate::helpers::{Backend, Browser, TestApp, csrf_from, location, new_client, spawn_app_with};
+use crate::other_placements;
 use crate::team::{accept, app_with_smtp, invite, invite_link};
 
 /// A logged-in browser and a copy of its session cookie, as a thief would take it.
@@ -54,6 +55,12 @@ both_backends!(
     a_password_change_ends_the_other_sessions,
     a_password_reset_ends_every_session,
     deactivation_ends_every_session,
+    the_account_page_lists_and_ends_sessions,
+);
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(
+    a_password_change_ends_the_other_sessions,
     the_account_page_lists_and_ends_sessions,
 );
 

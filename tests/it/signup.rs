@@ -2,8 +2,10 @@
 
 use reqwest::StatusCode;
 
+use crate::across_placements;
 use crate::both_backends;
 use crate::helpers::{Backend, handoff_from, location, new_client, spawn_app};
+use crate::other_placements;
 
 fn signup_fields<'a>(slug: &'a str, email: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -189,3 +191,12 @@ both_backends!(
     a_taken_subdomain_is_refused,
     unicode_names_round_trip_escaped,
 );
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(
+    signup_creates_the_organisation_and_logs_the_admin_in,
+    a_taken_subdomain_is_refused,
+);
+
+// Two tenants in different placements: one in a database of its own, one shared.
+across_placements!(handoff_token_is_single_use_and_bound_to_its_tenant,);

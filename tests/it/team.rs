@@ -5,11 +5,13 @@
 use diesel::prelude::*;
 use reqwest::StatusCode;
 
+use crate::across_placements;
 use crate::both_backends;
 use crate::direct::tables::{invites, outbox, platform_outbox};
 use crate::helpers::{
     Backend, Browser, TestApp, eventually, location, new_client, spawn_app, spawn_app_with,
 };
+use crate::other_placements;
 use crate::smtp::SmtpServer;
 
 pub(crate) async fn app_with_smtp(backend: Backend) -> (TestApp, SmtpServer) {
@@ -915,4 +917,21 @@ both_backends!(
     a_mail_that_fails_for_good_is_shown_and_can_be_resent,
     an_admin_renames_the_organisation,
     without_smtp_mail_is_written_to_files,
+);
+
+// The representative set, once per other placement (see `helpers`).
+other_placements!(
+    an_invite_is_mailed_followed_and_logs_the_new_member_in,
+    password_reset_mails_a_single_use_link_and_answers_the_same_for_strangers,
+    find_mails_the_workspaces_of_an_address_and_answers_the_same_for_strangers,
+    an_admin_renames_the_organisation,
+    the_last_admin_is_protected_and_deactivation_ends_sessions,
+    an_invite_waits_in_the_outbox_while_smtp_is_down,
+);
+
+// Two tenants in different placements: one in a database of its own, one shared.
+across_placements!(
+    the_same_person_can_join_several_organisations_with_separate_passwords,
+    invite_links_are_void_when_revoked_expired_resent_or_on_another_host,
+    find_mails_the_workspaces_of_an_address_and_answers_the_same_for_strangers,
 );

@@ -47,6 +47,7 @@ BEGIN
           AND grantee NOT IN (current_user, 'PUBLIC')
     LOOP
         EXECUTE format('REVOKE TRUNCATE, REFERENCES, TRIGGER ON mail_due FROM %I', r.grantee);
-        EXECUTE format('REVOKE INSERT, UPDATE, TRUNCATE, REFERENCES, TRIGGER ON spare_stores FROM %I', r.grantee);
+        -- (UPDATE stays: taking a spare locks its row FOR UPDATE.)
+        EXECUTE format('REVOKE INSERT, TRUNCATE, REFERENCES, TRIGGER ON spare_stores FROM %I', r.grantee);
     END LOOP;
 END $$;
