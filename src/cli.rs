@@ -131,7 +131,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 OperatorDb::connect(&layout)?.list_tenants()
             })
             .await??;
-            print_tenants(&tenants, format)?;
+            print_tenants(&tenants, format, config.database_url.kind())?;
         }
     }
     Ok(())
@@ -156,7 +156,12 @@ fn migrate_everything(layout: &StoreLayout) -> anyhow::Result<()> {
     bar.set_message("migrating tenant stores");
     bar.enable_steady_tick(Duration::from_millis(200));
     let outcomes = migrate_homes(layout, &homes, MIGRATE_PARALLELISM, |entry, outcome| {
-        bar.println(describe(entry, outcome));
+        // A hidden bar (not a terminal) prints nothing, so the report goes to stdout.
+        if bar.is_hidden() {
+            println!("{}", describe(entry, outcome));
+        } else {
+            bar.println(describe(entry, outcome));
+        }
         bar.inc(1);
     });
     bar.finish_and_clear();
@@ -231,7 +236,11 @@ fn print_status(layout: &StoreLayout) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_tenants(tenants: &[crate::db::TenantSummary], format: Format) -> anyhow::Result<()> {
+fn print_tenants(
+    tenants: &[crate::db::TenantSummary],
+    format: Format,
+    kind: crate::config::DbKind,
+) -> anyhow::Result<()> {
     if let Format::Json = format {
         println!("{}", serde_json::to_string_pretty(tenants)?);
         return Ok(());
@@ -259,7 +268,10 @@ fn print_tenants(tenants: &[crate::db::TenantSummary], format: Format) -> anyhow
     }
     println!();
     for p in Placement::ALL {
-        println!("{:<10} {}", p.as_str(), p.explain());
+        // SQLite offers no schemas.
+        if p != Placement::Schema || kind == crate::config::DbKind::Postgres {
+            println!("{:<10} {}", p.as_str(), p.explain());
+        }
     }
     Ok(())
 }

@@ -59,6 +59,20 @@ pub fn applied_version(conn: &mut DbConnection) -> anyhow::Result<Option<String>
     Ok(versions.into_iter().map(|v| v.to_string()).max())
 }
 
+/// Reverts the newest migration where `url` points (tests make a store fall
+/// behind with it, to prove that `tenantry migrate` finishes it).
+#[doc(hidden)]
+pub fn revert_last_migration(url: &DatabaseUrl) -> anyhow::Result<String> {
+    let mut conn = establish(url).context("could not connect to the database")?;
+    let reverted = match &mut conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+        DbConnection::Postgresql(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+    };
+    reverted
+        .map(|v| v.to_string())
+        .map_err(|e| anyhow!("reverting a migration failed: {e}"))
+}
+
 /// Reverts every migration (tests prove each `down.sql` works).
 #[doc(hidden)]
 pub fn revert_all_migrations(url: &DatabaseUrl) -> anyhow::Result<usize> {

@@ -51,7 +51,7 @@ use diesel::r2d2::{self, CustomizeConnection, ManageConnection, Pool};
 pub use diesel::result::{Error as QueryError, QueryResult};
 pub use index_copy::MailDue;
 pub use isolation::{check_isolation, isolation_problems};
-pub use migrate::{revert_all_migrations, run_migrations};
+pub use migrate::{revert_all_migrations, revert_last_migration, run_migrations};
 pub use operator::{
     HomeEntry, HomeMigration, OperatorDb, TenantSummary, migrate_homes, migrate_one,
     newest_version, store_version,

@@ -17,6 +17,7 @@ mod lead_history;
 mod leads;
 mod limits;
 mod nul;
+mod placements;
 mod proxies;
 mod races;
 mod rls;
