@@ -4,7 +4,8 @@
 -- Two roles: the owner owns the tables and runs migrations (MIGRATION_DATABASE_URL);
 -- the app role serves requests (DATABASE_URL). The app role neither owns the tables
 -- nor bypasses row-level security, so every tenant table's policy applies to it.
-CREATE ROLE tenantry_owner LOGIN PASSWORD :owner_password NOSUPERUSER NOBYPASSRLS;
+-- CREATEDB: the owner makes the databases of tenants placed `dedicated`.
+CREATE ROLE tenantry_owner LOGIN PASSWORD :owner_password NOSUPERUSER NOBYPASSRLS CREATEDB;
 CREATE ROLE tenantry_app LOGIN PASSWORD :app_password NOSUPERUSER NOBYPASSRLS NOINHERIT;
 CREATE DATABASE tenantry OWNER tenantry_owner;
 \connect tenantry

@@ -65,6 +65,10 @@ pub enum AppError {
     /// The database cannot be reached in time.
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The workspace's own database is not serving (migrating, or refused by its
+    /// check); the reason is logged, never shown.
+    #[error("the workspace's database is unavailable: {0}")]
+    WorkspaceUnavailable(String),
     /// A query failed.
     #[error("database error")]
     Database(#[from] diesel::result::Error),
@@ -87,7 +91,7 @@ impl From<DbError> for AppError {
                 AppError::Internal(anyhow::Error::new(e).context("database task failed"))
             }
             DbError::Query(e) => AppError::Database(e),
-            DbError::StoreUnavailable(reason) => AppError::Unavailable(anyhow::anyhow!(reason)),
+            DbError::StoreUnavailable(reason) => AppError::WorkspaceUnavailable(reason),
         }
     }
 }
@@ -130,6 +134,10 @@ impl AppError {
             AppError::TooManyRequests { .. } => {
                 ("Too many attempts", "Please wait a little and try again.")
             }
+            AppError::WorkspaceUnavailable(_) => (
+                "This workspace is unavailable for a moment",
+                "Its database is being upgraded or checked. Your data is safe; please try again in a minute.",
+            ),
             AppError::Unavailable(_) => (
                 "Temporarily unavailable",
                 "We could not reach the database just now. Please try again in a moment.",
@@ -157,7 +165,9 @@ impl ResponseError for AppError {
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::WorkspaceUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Database(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::ClosedConnection,
                 _,
@@ -193,7 +203,9 @@ impl ResponseError for AppError {
         let mut response = error_page(status, &page);
         let retry_after = match self {
             AppError::TooManyRequests { retry_after } => Some(*retry_after),
-            AppError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            AppError::Unavailable(_) | AppError::WorkspaceUnavailable(_) => {
+                Some(UNAVAILABLE_RETRY_AFTER_SECS)
+            }
             _ => None,
         };
         if let Some(secs) = retry_after

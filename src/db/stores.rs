@@ -634,6 +634,46 @@ mod tests {
     }
 
     #[test]
+    fn new_store_names_are_valid_and_given_servers_get_our_credentials() {
+        let app = DatabaseUrl::parse(
+            "postgres://app:secret@main:5432/tenantry_a_rather_long_main_database_name_x",
+        )
+        .unwrap();
+        let owner = DatabaseUrl::parse(
+            "postgres://owner:pw@main:5432/tenantry_a_rather_long_main_database_name_x",
+        )
+        .unwrap();
+        let layout = StoreLayout {
+            app,
+            owner,
+            data_dir: PathBuf::from("/data"),
+        };
+        for placement in [Placement::Schema, Placement::Dedicated] {
+            let name = layout.new_store_name(placement, None);
+            assert!(StoreName::parse(name.as_str()).is_ok(), "{name:?}");
+        }
+        let made = layout.new_store_name(Placement::Dedicated, None);
+        assert_eq!(
+            layout
+                .dedicated_url(&made, None, false)
+                .unwrap()
+                .database_name()
+                .as_deref(),
+            Some(made.as_str())
+        );
+        let given = layout
+            .dedicated_url(&made, Some("postgres://db2.internal:6543/acme"), true)
+            .unwrap();
+        assert_eq!(given.user_name().as_deref(), Some("owner"));
+        assert_eq!(given.redacted(), "postgres://db2.internal:6543/acme");
+        assert!(
+            given
+                .connection_string()
+                .contains("owner:pw@db2.internal:6543/acme")
+        );
+    }
+
+    #[test]
     fn the_budget_caps_and_gives_back() {
         let budget = Budget::new(2);
         let a = budget.acquire(Duration::ZERO, || {});
