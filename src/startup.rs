@@ -67,7 +67,10 @@ impl Application {
             .context("warming up the password hasher")?;
         let waker = MailWaker::default();
         let mail_worker = crate::mail::spawn_worker(db.clone(), &config, waker.clone())?;
-        if config.spare_stores > 0 {
+        if config.spare_stores > 0
+            && db.kind() == DbKind::Postgres
+            && config.new_tenant_placement != crate::domain::Placement::Shared
+        {
             tokio::spawn(keep_spares(
                 db.clone(),
                 config.new_tenant_placement,

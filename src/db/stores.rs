@@ -35,6 +35,8 @@ use crate::domain::{Placement, TenantId};
 
 /// How long a dedicated database's pool lives without being used.
 pub const IDLE_POOL_TTL: Duration = Duration::from_secs(300);
+/// How often [`Stores::pool`] looks for idle pools to drop.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// How long a pooled connection to a dedicated database stays open unused.
 const IDLE_CONNECTION_TTL: Duration = Duration::from_secs(60);
 
@@ -306,6 +308,8 @@ pub struct Stores {
     budget: Arc<Budget>,
     threads: Arc<ScheduledThreadPool>,
     pools: Mutex<HashMap<Home, PoolEntry>>,
+    /// When idle pools were last looked for.
+    swept: Mutex<Instant>,
     states: RwLock<HashMap<Home, StoreState>>,
     spares_wanted: tokio::sync::Notify,
 }
@@ -324,6 +328,7 @@ impl Stores {
                     .build(),
             ),
             pools: Mutex::new(HashMap::new()),
+            swept: Mutex::new(Instant::now()),
             states: RwLock::new(HashMap::new()),
             spares_wanted: tokio::sync::Notify::new(),
         }
@@ -373,16 +378,22 @@ impl Stores {
     }
 
     /// The pool of a dedicated home, made on first use. Drops pools idle for
-    /// [`IDLE_POOL_TTL`] on the way.
+    /// [`IDLE_POOL_TTL`] on the way (looking at most once a [`SWEEP_EVERY`]).
     pub fn pool(self: &Arc<Self>, home: &Home) -> anyhow::Result<Pool<ConnManager>> {
         let Home::Dedicated { name, server } = home else {
             anyhow::bail!("only a dedicated home has a pool of its own");
         };
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        pools.retain(|h, e| {
-            h == home || now.duration_since(e.last_used) < IDLE_POOL_TTL || in_use(&e.pool)
-        });
+        {
+            let mut swept = self.swept.lock().unwrap_or_else(|e| e.into_inner());
+            if now.duration_since(*swept) >= SWEEP_EVERY {
+                *swept = now;
+                pools.retain(|h, e| {
+                    h == home || now.duration_since(e.last_used) < IDLE_POOL_TTL || in_use(&e.pool)
+                });
+            }
+        }
         if let Some(entry) = pools.get_mut(home) {
             entry.last_used = now;
             return Ok(entry.pool.clone());
