@@ -16,6 +16,7 @@
 //! | `DATABASE_POOL_SIZE` | 8 (SQLite) / 16 (PostgreSQL) | connections in the main database's pool (and the most any one tenant database's pool holds) |
 //! | `DATABASE_MAX_CONNECTIONS` | 4 × `DATABASE_POOL_SIZE` | connections the process may hold over every database, the main pool's included |
 //! | `NEW_TENANT_PLACEMENT` | `shared` | where sign-ups' data goes: `shared`, `schema` (PostgreSQL) or `dedicated` |
+//! | `DATABASE_PREPARED_STATEMENTS` | `true` | `false` sends every PostgreSQL query unnamed, as PgBouncer in transaction mode needs |
 //! | `DATA_DIR` | the main SQLite file's directory | dedicated SQLite files go under `DATA_DIR/tenants/` |
 //! | `RUST_LOG` | `info` | log filter (read by `telemetry`) |
 //!
@@ -273,6 +274,9 @@ pub struct Config {
     /// Stores kept made ahead of sign-ups into a schema or dedicated placement
     /// (PostgreSQL), so that a sign-up does not wait for one to be created.
     pub spare_stores: u32,
+    /// PostgreSQL: whether the app's connections keep named prepared statements
+    /// (`DATABASE_PREPARED_STATEMENTS`); off for PgBouncer in transaction mode.
+    pub prepared_statements: bool,
 }
 
 impl Config {
@@ -367,6 +371,8 @@ impl Config {
                 "DATABASE_MAX_CONNECTIONS ({max_connections}) must be larger than DATABASE_POOL_SIZE ({pool_size}): the main pool is part of it"
             );
         }
+        let prepared_statements =
+            var_parsed(&lookup, "DATABASE_PREPARED_STATEMENTS")?.unwrap_or(true);
         let public_port = var_parsed(&lookup, "PUBLIC_PORT")?
             .or(Some(port))
             .filter(|p| *p != 80);
@@ -391,6 +397,7 @@ impl Config {
             data_dir,
             max_connections,
             spare_stores: DEFAULT_SPARE_STORES,
+            prepared_statements,
         })
     }
 
@@ -428,6 +435,7 @@ impl Config {
             new_tenant_placement: Placement::Shared,
             max_connections: pool_size.saturating_mul(DEFAULT_CONNECTION_BUDGET_FACTOR),
             spare_stores: DEFAULT_SPARE_STORES,
+            prepared_statements: true,
         }
     }
 

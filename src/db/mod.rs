@@ -148,6 +148,8 @@ type MakeRoom = Arc<dyn Fn() + Send + Sync>;
 pub struct ConnManager {
     url: DatabaseUrl,
     budget: Option<(Arc<Budget>, MakeRoom)>,
+    /// Whether PostgreSQL connections keep named prepared statements.
+    statement_cache: bool,
 }
 
 impl std::fmt::Debug for ConnManager {
@@ -162,7 +164,18 @@ impl std::fmt::Debug for ConnManager {
 impl ConnManager {
     /// A manager for this URL.
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url, budget: None }
+        Self {
+            url,
+            budget: None,
+            statement_cache: true,
+        }
+    }
+
+    /// Without named prepared statements (PgBouncer in transaction mode hands
+    /// each transaction a different server connection, which does not have them).
+    pub fn without_statement_cache(mut self) -> Self {
+        self.statement_cache = false;
+        self
     }
 
     /// A manager whose connections count against `budget`.
@@ -170,6 +183,7 @@ impl ConnManager {
         Self {
             url,
             budget: Some((budget, make_room)),
+            statement_cache: true,
         }
     }
 }
@@ -221,7 +235,11 @@ impl ManageConnection for ConnManager {
             ),
             None => None,
         };
-        let conn = establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+        let mut conn = establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+        if let (false, DbConnection::Postgresql(pg)) = (self.statement_cache, &mut conn) {
+            // Every query goes as one unnamed statement.
+            pg.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+        }
         Ok(PoolConn {
             conn,
             _permit: permit,
@@ -280,7 +298,11 @@ impl Db {
             .connection_timeout(POOL_CHECKOUT_TIMEOUT)
             .test_on_check_out(false)
             .connection_customizer(Box::new(NoCustomizer))
-            .build(ConnManager::new(url.clone()))
+            .build(if config.prepared_statements {
+                ConnManager::new(url.clone())
+            } else {
+                ConnManager::new(url.clone()).without_statement_cache()
+            })
             .context("could not connect to the database (check DATABASE_URL)")?;
         let budget = Budget::new(
             config
@@ -288,7 +310,12 @@ impl Db {
                 .saturating_sub(config.pool_size)
                 .max(1),
         );
-        let stores = Stores::new(StoreLayout::new(config), config.pool_size, budget);
+        let stores = Stores::new(
+            StoreLayout::new(config),
+            config.pool_size,
+            budget,
+            config.prepared_statements,
+        );
         Ok(Self {
             pool,
             kind: url.kind(),

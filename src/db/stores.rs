@@ -35,6 +35,8 @@ use crate::domain::{Placement, TenantId};
 
 /// How long a dedicated database's pool lives without being used.
 pub const IDLE_POOL_TTL: Duration = Duration::from_secs(300);
+/// How long a refused store stays refused before it is checked again.
+pub const RECHECK_REFUSED: Duration = Duration::from_secs(30);
 /// How often [`Stores::pool`] looks for idle pools to drop.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// How long a pooled connection to a dedicated database stays open unused.
@@ -305,21 +307,28 @@ struct PoolEntry {
 pub struct Stores {
     layout: StoreLayout,
     per_pool: u32,
+    statement_cache: bool,
     budget: Arc<Budget>,
     threads: Arc<ScheduledThreadPool>,
     pools: Mutex<HashMap<Home, PoolEntry>>,
     /// When idle pools were last looked for.
     swept: Mutex<Instant>,
-    states: RwLock<HashMap<Home, StoreState>>,
+    states: RwLock<HashMap<Home, (StoreState, Instant)>>,
     spares_wanted: tokio::sync::Notify,
 }
 
 impl Stores {
     /// No pools yet; `budget` caps the connections of all of them.
-    pub fn new(layout: StoreLayout, per_pool: u32, budget: Arc<Budget>) -> Self {
+    pub fn new(
+        layout: StoreLayout,
+        per_pool: u32,
+        budget: Arc<Budget>,
+        statement_cache: bool,
+    ) -> Self {
         Self {
             layout,
             per_pool,
+            statement_cache,
             budget,
             threads: Arc::new(
                 ScheduledThreadPool::builder()
@@ -354,16 +363,23 @@ impl Stores {
         self.pools.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// What is known of a home (`None`: not checked yet in this process).
+    /// What is known of a home (`None`: not checked yet in this process). A
+    /// refusal is forgotten after [`RECHECK_REFUSED`], so a store that an
+    /// operator fixed (`tenantry migrate`, say) serves again without a restart.
     pub fn state(&self, home: &Home) -> Option<StoreState> {
         if home.is_main() {
             return Some(StoreState::Ready);
         }
-        self.states
+        match self
+            .states
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(home)
-            .cloned()
+        {
+            Some((StoreState::Refused(_), since)) if since.elapsed() >= RECHECK_REFUSED => None,
+            Some((state, _)) => Some(state.clone()),
+            None => None,
+        }
     }
 
     /// Records what a check or migration found.
@@ -374,7 +390,7 @@ impl Stores {
         self.states
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(home.clone(), state);
+            .insert(home.clone(), (state, Instant::now()));
     }
 
     /// The pool of a dedicated home, made on first use. Drops pools idle for
@@ -404,7 +420,7 @@ impl Stores {
             .context("the dedicated database's URL")?;
         let stores = Arc::downgrade(self);
         let me = home.clone();
-        let manager = ConnManager::budgeted(
+        let mut manager = ConnManager::budgeted(
             url,
             self.budget.clone(),
             Arc::new(move || {
@@ -413,6 +429,9 @@ impl Stores {
                 }
             }),
         );
+        if !self.statement_cache {
+            manager = manager.without_statement_cache();
+        }
         let pool = Pool::builder()
             .max_size(self.per_pool)
             .min_idle(Some(0))

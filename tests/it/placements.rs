@@ -417,3 +417,31 @@ async fn schema_sign_ups_take_spare_stores() {
 async fn dedicated_sign_ups_take_spare_stores() {
     sign_ups_take_spare_stores(Placement::Dedicated).await;
 }
+
+/// With `DATABASE_PREPARED_STATEMENTS=false` (for PgBouncer in transaction mode)
+/// every query goes unnamed, and the app works the same, in every placement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_serves_without_prepared_statements() {
+    if !postgres_enabled() {
+        return;
+    }
+    for placement in Placement::ALL {
+        let app = PLACEMENT
+            .scope(placement, async {
+                let app = spawn_app_with(Backend::Postgres, |config| {
+                    config.prepared_statements = false;
+                })
+                .await;
+                app.sign_up("acme").await;
+                app
+            })
+            .await;
+        let lead = app.create_lead("acme", &[("name", "Ada")]).await;
+        let (status, page) = app.get_html("acme", &format!("/leads/{lead}")).await;
+        assert_eq!(status, StatusCode::OK, "{placement}");
+        assert!(page.contains("Ada"), "{placement}");
+        let (status, list) = app.get_html("acme", "/leads").await;
+        assert_eq!(status, StatusCode::OK, "{placement}");
+        assert!(list.contains("1 lead"), "{placement}: {list}");
+    }
+}
