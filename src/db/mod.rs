@@ -8,8 +8,10 @@
 //! Nothing outside this module can name a table: `schema` is private. Work reaches
 //! the database through [`Db`], in one of three shapes:
 //! - [`Db::read`] / [`Db::write`]: one transaction inside one tenant, through a
-//!   [`TenantTx`] whose every query is filtered by the tenant. On PostgreSQL the
-//!   transaction first sets `app.tenant_id`, which row-level security checks again.
+//!   [`TenantTx`] whose every query is filtered by the tenant, on the database
+//!   where the tenant lives (its [`Home`], carried by the scope: see `stores`). On
+//!   PostgreSQL the transaction first sets `app.tenant_id`, which row-level
+//!   security checks again, and for a schema tenant its search path.
 //! - [`Db::platform`]: the narrow path for work that is not inside a tenant yet
 //!   (resolving a host, signing up, finding workspaces), through [`PlatformTx`].
 //! - [`OperatorDb`]: the command line's cross-tenant operations, as the tables' owner.

@@ -285,28 +285,22 @@ impl Db {
         let home = self.new_home(placement, &tenant_id).await?;
         let scope = TenantScope::new(tenant_id.clone(), home.clone());
         let version = super::migrate::latest_version(self.kind());
-        let (store_new, store_home, store_id, store_version) = (
-            new.clone(),
-            home.clone(),
-            tenant_id.clone(),
-            version.clone(),
-        );
+        let (store_scope, store_new, store_version) = (scope.clone(), new.clone(), version.clone());
         let written = self
             .with_home(&home, move |conn| {
                 super::in_transaction(conn, super::TxMode::Write, |conn| {
-                    let mut tx = super::TenantTx::enter(
-                        conn,
-                        &TenantScope::new(store_id.clone(), store_home.clone()),
-                    )?;
+                    let mut tx = super::TenantTx::enter(conn, &store_scope)?;
                     let mut row = NewTenant::at(
-                        &store_id,
+                        store_scope.tenant_id(),
                         store_new.slug.as_str(),
                         &store_new.name,
-                        &store_home,
+                        store_scope.home(),
                     );
                     row.store_version = Some(&store_version);
                     tx.insert_home_row(&row)?;
                     let token = tx.insert_first_admin(&store_new)?;
+                    // The admin's address reaches the main index with the
+                    // directory row below, in the same transaction.
                     tx.effects = Default::default();
                     Ok(token)
                 })
