@@ -159,8 +159,14 @@ pub fn isolation_problems(pg: &mut PgConnection) -> QueryResult<Vec<String>> {
     }
     let mut tables: Vec<String> = TENANT_TABLES.iter().map(|t| (*t).to_owned()).collect();
     let with_tenant_id: Vec<TableName> = diesel::sql_query(
-        "SELECT table_name::text AS table_name FROM information_schema.columns \
-         WHERE table_schema = current_schema() AND column_name = 'tenant_id' ORDER BY table_name",
+        // The schema's own tables first, then one index lookup per table (the
+        // catalog's statistics can make the planner scan every schema's columns).
+        "SELECT c.relname::text AS table_name FROM pg_class c, LATERAL ( \
+           SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' \
+             AND NOT a.attisdropped LIMIT 1) AS has_tenant_id \
+         WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) \
+           AND c.relkind IN ('r', 'p') \
+         ORDER BY c.relname",
     )
     .load(pg)?;
     for t in with_tenant_id {
@@ -175,8 +181,9 @@ pub fn isolation_problems(pg: &mut PgConnection) -> QueryResult<Vec<String>> {
             "SELECT pg_get_userbyid(c.relowner)::text AS owner, \
                     pg_has_role(current_user, c.relowner, 'USAGE') AS owned_by_app, \
                     c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relname = $1 AND n.nspname = current_schema()",
+             FROM pg_class c \
+             WHERE c.relname = $1 \
+               AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())",
         )
         .bind::<Text, _>(table.as_str())
         .get_result(pg)
@@ -213,11 +220,18 @@ pub fn isolation_problems(pg: &mut PgConnection) -> QueryResult<Vec<String>> {
 /// every command and role, with the expected expression on both sides.
 fn policy_problems(pg: &mut PgConnection, table: &str) -> QueryResult<Vec<String>> {
     let policies: Vec<PolicyFacts> = diesel::sql_query(
-        "SELECT policyname::text AS name, permissive = 'PERMISSIVE' AS permissive, \
-                cmd::text AS command, array_to_string(roles, ',') AS roles, \
-                coalesce(qual, '') AS using_expr, coalesce(with_check, '') AS check_expr \
-         FROM pg_policies WHERE schemaname = current_schema() AND tablename = $1 \
-         ORDER BY policyname",
+        "SELECT p.polname::text AS name, p.polpermissive AS permissive, \
+                CASE p.polcmd WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' \
+                              WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' END AS command, \
+                CASE WHEN p.polroles = '{0}' THEN 'public' ELSE array_to_string(ARRAY( \
+                    SELECT rolname FROM pg_roles WHERE oid = ANY (p.polroles) ORDER BY rolname), ',') \
+                END AS roles, \
+                coalesce(pg_get_expr(p.polqual, p.polrelid), '') AS using_expr, \
+                coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '') AS check_expr \
+         FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid \
+         WHERE c.relname = $1 \
+           AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) \
+         ORDER BY p.polname",
     )
     .bind::<Text, _>(table)
     .load(pg)?;
