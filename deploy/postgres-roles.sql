@@ -7,6 +7,9 @@
 -- CREATEDB: the owner makes the databases of tenants placed `dedicated`.
 CREATE ROLE tenantry_owner LOGIN PASSWORD :owner_password NOSUPERUSER NOBYPASSRLS CREATEDB;
 CREATE ROLE tenantry_app LOGIN PASSWORD :app_password NOSUPERUSER NOBYPASSRLS NOINHERIT;
+-- `tenants delete` drops a dedicated tenant's database WITH (FORCE), which ends the
+-- app role's open connections to it: the owner may signal (non-superuser) backends.
+GRANT pg_signal_backend TO tenantry_owner;
 CREATE DATABASE tenantry OWNER tenantry_owner;
 \connect tenantry
 GRANT USAGE ON SCHEMA public TO tenantry_app;

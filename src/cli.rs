@@ -78,6 +78,15 @@ pub enum TenantsCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Erase a tenant for good: every row, its own schema, database or file, its
+    /// queued mail and its directory row. Prints counts before and after.
+    Delete {
+        /// The tenant's subdomain.
+        slug: String,
+        /// The same subdomain again, to confirm.
+        #[arg(long)]
+        confirm: String,
+    },
 }
 
 /// Runs a parsed command line.
@@ -133,7 +142,48 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             .await??;
             print_tenants(&tenants, format, config.database_url.kind())?;
         }
+        Command::Tenants {
+            command: TenantsCommand::Delete { slug, confirm },
+        } => {
+            if confirm != slug {
+                anyhow::bail!("nothing deleted: to erase `{slug}` for good, pass --confirm {slug}");
+            }
+            tokio::task::spawn_blocking(move || delete_tenant(&layout, &slug)).await??;
+        }
     }
+    Ok(())
+}
+
+/// `tenantry tenants delete`: erase, then show what was there and what is left.
+fn delete_tenant(layout: &StoreLayout, slug: &str) -> anyhow::Result<()> {
+    run_migrations(layout.main_owner_url())?;
+    let mut operator = OperatorDb::connect(layout)?;
+    let Some(erased) = operator.delete_tenant(slug)? else {
+        anyhow::bail!("no tenant has the subdomain `{slug}`; nothing deleted");
+    };
+    println!("{:<28} {:>10} {:>8}", "table", "before", "after");
+    for (table, before) in &erased.before.0 {
+        let after = erased
+            .after
+            .0
+            .iter()
+            .find(|(t, _)| t == table)
+            .map_or(0, |(_, n)| *n);
+        println!("{table:<28} {before:>10} {after:>8}");
+    }
+    if erased.placement != Placement::Shared {
+        println!("its own {} store: removed", erased.placement);
+    }
+    if erased.wal_truncated == Some(false) {
+        println!(
+            "note: a reader held the SQLite log open, so it was not emptied yet; the erased rows are overwritten in the file, and the log is rewritten at the next checkpoint"
+        );
+    }
+    println!(
+        "deleted `{slug}`: {} rows before, {} after; its address answers \"no workspace\" (at once here, within a minute on running servers, whose cache of hosts lasts that long)",
+        erased.before.total(),
+        erased.after.total()
+    );
     Ok(())
 }
 

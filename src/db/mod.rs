@@ -21,6 +21,7 @@
 //! never held across an `.await`.
 
 pub mod companies;
+pub mod erase;
 pub mod import;
 mod index_copy;
 pub mod invites;

@@ -418,6 +418,13 @@ impl Stores {
             .layout
             .dedicated_url(name, server.as_deref(), false)
             .context("the dedicated database's URL")?;
+        // A file that is gone was deleted (or moved): opening it would make an
+        // empty one.
+        if let Some(path) = url.sqlite_path()
+            && !path.exists()
+        {
+            anyhow::bail!("its database file {} is missing", path.display());
+        }
         let stores = Arc::downgrade(self);
         let me = home.clone();
         let mut manager = ConnManager::budgeted(

@@ -9,6 +9,7 @@ mod smtp;
 
 mod auth;
 mod companies;
+mod erase;
 mod headers;
 mod hosts;
 mod import_load;

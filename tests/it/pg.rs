@@ -33,7 +33,8 @@ pub fn postgres_available() -> bool {
                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN \
                      CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; \
                  END $$; \
-                 ALTER ROLE {OWNER_ROLE} CREATEDB;"
+                 ALTER ROLE {OWNER_ROLE} CREATEDB; \
+                 GRANT pg_signal_backend TO {OWNER_ROLE};"
             );
             conn.batch_execute(&roles).is_ok()
         }
@@ -108,6 +109,37 @@ impl PgTestDb {
 pub fn superuser_conn(url: &DatabaseUrl) -> PgConnection {
     let db = url.database_name().expect("a PostgreSQL URL");
     PgConnection::establish(&url_for("postgres", &db)).expect("superuser connection")
+}
+
+/// Whether a database of that name exists on the test server.
+pub fn database_exists(name: &str) -> bool {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut admin = PgConnection::establish(&admin_url()).expect("admin connection");
+    diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result::<Found>(&mut admin)
+        .map(|f| f.n > 0)
+        .unwrap_or(true)
+}
+
+/// Whether the database `url` names has a schema of that name.
+pub fn schema_exists(url: &DatabaseUrl, schema: &str) -> bool {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT count(*) AS n FROM pg_namespace WHERE nspname = $1")
+        .bind::<diesel::sql_types::Text, _>(schema)
+        .get_result::<Found>(&mut superuser_conn(url))
+        .map(|f| f.n > 0)
+        .unwrap_or(true)
 }
 
 impl Drop for PgTestDb {

@@ -24,7 +24,7 @@ fn env_url(url: &DatabaseUrl) -> String {
 }
 
 /// Runs the `tenantry` binary with `args` against `config`'s databases.
-async fn tenantry(config: &Config, args: &[&str]) -> Output {
+pub async fn tenantry(config: &Config, args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenantry"));
     command
@@ -47,7 +47,7 @@ async fn tenantry(config: &Config, args: &[&str]) -> Output {
     .unwrap()
 }
 
-fn text(out: &Output) -> String {
+pub fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
