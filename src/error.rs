@@ -65,6 +65,12 @@ pub enum AppError {
     /// The database cannot be reached in time.
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The workspace is being moved: changes wait, reading goes on.
+    #[error("the workspace is being moved")]
+    WorkspaceMoving {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
     /// The workspace's own database is not serving (migrating, or refused by its
     /// check); the reason is logged, never shown.
     #[error("the workspace's database is unavailable: {0}")]
@@ -92,6 +98,8 @@ impl From<DbError> for AppError {
             }
             DbError::Query(e) => AppError::Database(e),
             DbError::StoreUnavailable(reason) => AppError::WorkspaceUnavailable(reason),
+            DbError::WritesPaused => AppError::WorkspaceMoving { retry_after: 5 },
+            DbError::TenantMoved => AppError::WorkspaceMoving { retry_after: 1 },
         }
     }
 }
@@ -134,6 +142,10 @@ impl AppError {
             AppError::TooManyRequests { .. } => {
                 ("Too many attempts", "Please wait a little and try again.")
             }
+            AppError::WorkspaceMoving { .. } => (
+                "This workspace is being moved",
+                "Its data is moving to a new home. You can keep reading; changes are paused for a few seconds. Please try again in a moment: nothing you had saved is lost.",
+            ),
             AppError::WorkspaceUnavailable(_) => (
                 "This workspace is unavailable for a moment",
                 "Its database is being upgraded or checked. Your data is safe; please try again in a minute.",
@@ -165,9 +177,9 @@ impl ResponseError for AppError {
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) | AppError::WorkspaceUnavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AppError::Unavailable(_)
+            | AppError::WorkspaceUnavailable(_)
+            | AppError::WorkspaceMoving { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::ClosedConnection,
                 _,
@@ -189,7 +201,10 @@ impl ResponseError for AppError {
                 .insert_header((header::LOCATION, location))
                 .finish();
         }
-        if status.is_server_error() {
+        if let AppError::WorkspaceMoving { .. } = self {
+            // Expected while an operator moves the tenant; the move reports it.
+            tracing::info!(error = %self, "write refused while the workspace moves");
+        } else if status.is_server_error() {
             tracing::error!(error = %error_chain(self), "request failed");
         } else {
             tracing::debug!(error = %self, status = status.as_u16(), "request refused");
@@ -202,7 +217,8 @@ impl ResponseError for AppError {
         }
         let mut response = error_page(status, &page);
         let retry_after = match self {
-            AppError::TooManyRequests { retry_after } => Some(*retry_after),
+            AppError::TooManyRequests { retry_after }
+            | AppError::WorkspaceMoving { retry_after } => Some(*retry_after),
             AppError::Unavailable(_) | AppError::WorkspaceUnavailable(_) => {
                 Some(UNAVAILABLE_RETRY_AFTER_SECS)
             }

@@ -132,7 +132,14 @@ impl TenantResolver {
     /// The tenant at `slug`, from the cache or the directory.
     pub async fn find(&self, slug: &Slug) -> AppResult<Option<Arc<Tenant>>> {
         if let Some(hit) = self.cache.get(slug.as_str()) {
-            return Ok(hit);
+            let moved = hit
+                .as_ref()
+                .is_some_and(|t| self.db.stores().take_moved(t.scope.tenant_id()));
+            if !moved {
+                return Ok(hit);
+            }
+            // A write found the tenant gone from where the cache said: ask again.
+            self.cache.invalidate(slug.as_str());
         }
         let key = slug.as_str().to_owned();
         let lookup = key.clone();

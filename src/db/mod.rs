@@ -63,6 +63,7 @@ pub use scope::{PlatformTx, TenantScope, TenantTx};
 pub use stores::{Home, StoreState};
 
 use crate::config::{Config, DatabaseUrl, DbKind};
+use crate::domain::WriteState;
 use stores::{Budget, Permit, StoreLayout, Stores};
 
 /// How long a request waits for a pooled connection before answering 503.
@@ -87,6 +88,13 @@ pub enum DbError {
     /// A query (or the transaction around it) failed.
     #[error("query failed")]
     Query(#[from] diesel::result::Error),
+    /// The tenant is being moved: its writes are paused for a moment.
+    #[error("the tenant's writes are paused while it moves")]
+    WritesPaused,
+    /// The tenant lives elsewhere now; nothing was written. Its host is looked up
+    /// again on the next request.
+    #[error("the tenant has moved")]
+    TenantMoved,
     /// The tenant's own schema or database is not serving: still being migrated,
     /// or refused by its check (the reason is logged, never shown).
     #[error("the tenant's database is not available: {0}")]
@@ -414,17 +422,29 @@ impl Db {
         let scope = scope.clone();
         let home = scope.home().clone();
         let for_main = scope.clone();
-        let (value, copy) = self
+        let outcome = self
             .with_home(&home, move |conn| {
                 in_transaction(conn, TxMode::Write, |conn| {
                     let mut tx = TenantTx::enter(conn, &scope)?;
-                    tx.serialize_writes()?;
+                    match tx.serialize_writes()? {
+                        WriteState::Open => {}
+                        closed => return Ok(Err(closed)),
+                    }
                     let value = f(&mut tx)?;
                     let copy = tx.copy_for_main()?;
-                    Ok((value, copy))
+                    Ok(Ok((value, copy)))
                 })
             })
             .await?;
+        let (value, copy) = match outcome {
+            Ok(done) => done,
+            Err(WriteState::Paused) => return Err(DbError::WritesPaused),
+            Err(_) => {
+                // This server's idea of where the tenant lives is out of date.
+                self.stores.mark_moved(for_main.tenant_id());
+                return Err(DbError::TenantMoved);
+            }
+        };
         if let Some(copy) = copy
             && let Err(e) = self.publish(&for_main, copy).await
         {

@@ -15,6 +15,8 @@ diesel::table! {
         database_url -> Nullable<Text>,
         store_version -> Nullable<Text>,
         plan -> Text,
+        writes -> Text,
+        generation -> BigInt,
     }
 }
 

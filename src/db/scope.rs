@@ -25,7 +25,7 @@ use super::schema::{
     sessions, users,
 };
 use super::stores::{Home, set_search_path};
-use crate::domain::TenantId;
+use crate::domain::{TenantId, WriteState};
 
 /// The tenant a unit of work belongs to, and where its rows live.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,17 +115,36 @@ impl<'c> TenantTx<'c> {
     }
 
     /// Serializes this tenant's writing transactions on PostgreSQL by locking its
-    /// directory row until commit, so that check-then-write steps (the last active
-    /// admin, an address already invited, the next lead number) cannot interleave.
-    /// SQLite needs nothing: `BEGIN IMMEDIATE` already admits one writer at a time.
-    /// `NO KEY UPDATE` leaves foreign-key checks on the row unblocked.
-    pub(super) fn serialize_writes(&mut self) -> QueryResult<()> {
-        if let DbConnection::Postgresql(pg) = self.conn {
-            diesel::sql_query("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
-                .bind::<Text, _>(self.scope.tenant_id.as_str())
-                .execute(pg)?;
+    /// row in the store's `tenants` table until commit, so that check-then-write
+    /// steps (the last active admin, an address already invited, the next lead
+    /// number) cannot interleave. SQLite needs no lock: `BEGIN IMMEDIATE` already
+    /// admits one writer at a time. `NO KEY UPDATE` leaves foreign-key checks on
+    /// the row unblocked. Returns whether writes may go here (a move pauses them,
+    /// then marks the old store `moved`); a tenant whose row is not in this store
+    /// any more counts as moved.
+    pub(super) fn serialize_writes(&mut self) -> QueryResult<WriteState> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            writes: String,
         }
-        Ok(())
+        let row: Option<Row> = match self.conn {
+            DbConnection::Postgresql(pg) => {
+                diesel::sql_query("SELECT writes FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
+                    .bind::<Text, _>(self.scope.tenant_id.as_str())
+                    .get_result(pg)
+                    .optional()?
+            }
+            DbConnection::Sqlite(c) => {
+                diesel::sql_query("SELECT writes FROM tenants WHERE id = $1")
+                    .bind::<Text, _>(self.scope.tenant_id.as_str())
+                    .get_result(c)
+                    .optional()?
+            }
+        };
+        Ok(row
+            .and_then(|r| WriteState::from_stored(&r.writes))
+            .unwrap_or(WriteState::Moved))
     }
 }
 

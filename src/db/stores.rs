@@ -315,6 +315,9 @@ pub struct Stores {
     swept: Mutex<Instant>,
     states: RwLock<HashMap<Home, (StoreState, Instant)>>,
     spares_wanted: tokio::sync::Notify,
+    /// Tenants found moved by a write, whose cached host is out of date.
+    moved: Mutex<std::collections::HashSet<TenantId>>,
+    any_moved: std::sync::atomic::AtomicBool,
 }
 
 impl Stores {
@@ -340,12 +343,40 @@ impl Stores {
             swept: Mutex::new(Instant::now()),
             states: RwLock::new(HashMap::new()),
             spares_wanted: tokio::sync::Notify::new(),
+            moved: Mutex::new(std::collections::HashSet::new()),
+            any_moved: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     /// How the homes are reached.
     pub fn layout(&self) -> &StoreLayout {
         &self.layout
+    }
+
+    /// Notes that a write found the tenant moved away from where this process
+    /// thought it lived.
+    pub fn mark_moved(&self, tenant: &TenantId) {
+        self.moved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(tenant.clone());
+        self.any_moved
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether the tenant was found moved since this was last asked (the host
+    /// cache then looks it up again). Costs one atomic load when nothing moved.
+    pub fn take_moved(&self, tenant: &TenantId) -> bool {
+        if !self.any_moved.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
+        let mut moved = self.moved.lock().unwrap_or_else(|e| e.into_inner());
+        let was = moved.remove(tenant);
+        if moved.is_empty() {
+            self.any_moved
+                .store(false, std::sync::atomic::Ordering::Release);
+        }
+        was
     }
 
     /// Told when a sign-up took a spare store, so that another is made.

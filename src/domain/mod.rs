@@ -16,7 +16,7 @@ pub use email::Email;
 pub use ids::{CompanyId, InviteId, LeadId, MemberId, NoteId, OutboxId, SessionId, TenantId};
 pub use lead::{LeadStatus, MAX_MONEY_MINOR, display_money, format_money, parse_money};
 pub use mail::{MailPurpose, MailStatus};
-pub use placement::Placement;
+pub use placement::{Placement, WriteState};
 pub use role::Role;
 pub use slug::{Slug, SlugError};
 pub(crate) use text_enum::text_enum;

@@ -18,6 +18,18 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Whether a tenant's writes may go to the store that holds this state.
+    pub enum WriteState {
+        /// Writes go here.
+        Open = "open",
+        /// The tenant is being moved: writes wait (503), reads go on.
+        Paused = "paused",
+        /// The tenant lives elsewhere now: nothing is written here.
+        Moved = "moved",
+    }
+}
+
 impl Placement {
     /// Every placement, in order of distance from the others.
     pub const ALL: [Placement; 3] = [Placement::Shared, Placement::Schema, Placement::Dedicated];

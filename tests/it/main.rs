@@ -27,3 +27,4 @@ mod sessions;
 mod signup;
 mod storage;
 mod team;
+mod write_pause;

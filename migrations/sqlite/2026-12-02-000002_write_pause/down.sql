@@ -1,0 +1,2 @@
+ALTER TABLE tenants DROP COLUMN generation;
+ALTER TABLE tenants DROP COLUMN writes;
