@@ -1,5 +1,7 @@
-//! The command line: `tenantry [serve]`, `migrate [--status]`, `tenants list`, `seed`.
+//! The command line: `tenantry [serve]`, `migrate [--status]`, `tenants list`,
+//! `tenants export` / `import` / `delete`, `seed`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -78,6 +80,26 @@ pub enum TenantsCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Write a tenant's bundle: one zip file with a manifest (format version,
+    /// tenant, counts and SHA-256 of every file), one NDJSON file per table and
+    /// CSV files of leads and companies. Sessions, tokens and mail never go in.
+    Export {
+        /// The tenant's subdomain.
+        slug: String,
+        /// The bundle file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a bundle into this deployment (NEW_TENANT_PLACEMENT), on either
+    /// engine. The whole bundle is checked first; a subdomain or tenant id that
+    /// exists here is refused.
+    Import {
+        /// The bundle file.
+        file: PathBuf,
+        /// Give the tenant this subdomain instead of the bundle's.
+        #[arg(long)]
+        slug: Option<String>,
+    },
     /// Erase a tenant for good: every row, its own schema, database or file, its
     /// queued mail and its directory row. Prints counts before and after.
     Delete {
@@ -143,6 +165,20 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             print_tenants(&tenants, format, config.database_url.kind())?;
         }
         Command::Tenants {
+            command: TenantsCommand::Export { slug, out },
+        } => {
+            tokio::task::spawn_blocking(move || export_tenant(&layout, &slug, &out)).await??;
+        }
+        Command::Tenants {
+            command: TenantsCommand::Import { file, slug },
+        } => {
+            let placement = config.new_tenant_placement;
+            tokio::task::spawn_blocking(move || {
+                import_tenant(&layout, &file, slug.as_deref(), placement)
+            })
+            .await??;
+        }
+        Command::Tenants {
             command: TenantsCommand::Delete { slug, confirm },
         } => {
             if confirm != slug {
@@ -151,6 +187,107 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || delete_tenant(&layout, &slug)).await??;
         }
     }
+    Ok(())
+}
+
+/// A progress bar over rows; plain lines per table when not on a terminal.
+struct RowsBar {
+    bar: ProgressBar,
+    /// The table being written and its rows so far (for the plain lines).
+    table: Option<(String, u64)>,
+}
+
+impl RowsBar {
+    fn new(message: &'static str) -> Self {
+        let bar = ProgressBar::new(0).with_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} rows ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(message);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Self { bar, table: None }
+    }
+
+    fn finish(&mut self) {
+        self.flush_table();
+        self.bar.finish_and_clear();
+    }
+
+    fn flush_table(&mut self) {
+        if let Some((table, rows)) = self.table.take()
+            && self.bar.is_hidden()
+        {
+            println!("{table}: {rows} rows");
+        }
+    }
+}
+
+impl crate::bundle::Progress for RowsBar {
+    fn total(&mut self, rows: u64) {
+        self.bar.set_length(rows);
+    }
+
+    fn advance(&mut self, table: &str, rows: u64) {
+        if self.table.as_ref().is_some_and(|(t, _)| t != table) {
+            self.flush_table();
+        }
+        let entry = self.table.get_or_insert_with(|| (table.to_owned(), 0));
+        entry.1 += rows;
+        self.bar.inc(rows);
+    }
+}
+
+/// `table N, table N, ...`
+fn per_table(rows: &[(&'static str, u64)]) -> String {
+    rows.iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `tenantry tenants export`.
+fn export_tenant(layout: &StoreLayout, slug: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    run_migrations(layout.main_owner_url())?;
+    let mut bar = RowsBar::new("exporting");
+    let exported = crate::bundle::export_tenant(layout, slug, out, &mut bar);
+    bar.finish();
+    let exported = exported?;
+    println!(
+        "exported `{}` ({} placement) to {} ({:.1} KiB): {}; no sessions, tokens or mail",
+        exported.tenant.slug,
+        exported.tenant.placement,
+        out.display(),
+        exported.bytes as f64 / 1024.0,
+        per_table(&exported.rows)
+    );
+    Ok(())
+}
+
+/// `tenantry tenants import`.
+fn import_tenant(
+    layout: &StoreLayout,
+    file: &std::path::Path,
+    slug: Option<&str>,
+    placement: Placement,
+) -> anyhow::Result<()> {
+    run_migrations(layout.main_owner_url())?;
+    let mut bar = RowsBar::new("restoring");
+    let imported = crate::bundle::import_tenant(layout, file, slug, placement, &mut bar);
+    bar.finish();
+    let imported = imported?;
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "restored `{}` (tenant {}, exported from {} {}) from {} ({:.1} KiB) into {}: {}",
+        imported.slug,
+        imported.manifest.tenant.id,
+        imported.manifest.engine,
+        imported.manifest.tenant.placement,
+        file.display(),
+        bytes as f64 / 1024.0,
+        imported.restored.home.placement(),
+        per_table(&imported.restored.rows)
+    );
     Ok(())
 }
 

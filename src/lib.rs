@@ -20,10 +20,12 @@
 //! 6. `render`: pages, and what every page knows;
 //! 7. `routes` (the handlers, per area) and `mail` (composing mail, and the worker
 //!    that delivers the outbox);
-//! 8. `telemetry`, `startup` and `cli`: the process, its server and its commands.
+//! 8. `telemetry`, `startup` and `cli`: the process, its server and its commands;
+//!    `bundle`, the file that `tenants export` writes and `tenants import` reads.
 
 pub mod auth;
 pub mod blocking;
+pub mod bundle;
 pub mod cli;
 pub mod client;
 pub mod config;

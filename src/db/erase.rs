@@ -92,7 +92,7 @@ fn count_rows(
 
 /// Makes the owner's transaction one inside the tenant (row-level security is
 /// forced for the owner too) and, for a schema, on its search path.
-fn enter(conn: &mut DbConnection, tenant: &TenantId, home: &Home) -> QueryResult<()> {
+pub(super) fn enter(conn: &mut DbConnection, tenant: &TenantId, home: &Home) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {
         diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
             .bind::<Text, _>(tenant.as_str())

@@ -20,6 +20,7 @@
 //! connection is taken inside that closure because `Pool::get` blocks too, and is
 //! never held across an `.await`.
 
+pub mod bundle;
 pub mod companies;
 pub mod erase;
 pub mod import;

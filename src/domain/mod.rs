@@ -9,6 +9,7 @@ mod mail;
 mod placement;
 mod role;
 mod slug;
+pub mod spreadsheet;
 mod text_enum;
 
 pub use cursor::Before;

@@ -8,6 +8,7 @@ mod pg;
 mod smtp;
 
 mod auth;
+mod bundle;
 mod companies;
 mod erase;
 mod headers;

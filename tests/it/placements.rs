@@ -36,6 +36,7 @@ pub async fn tenantry(config: &Config, args: &[&str]) -> Output {
             env_url(&config.migration_database_url),
         )
         .env("DATA_DIR", &config.data_dir)
+        .env("NEW_TENANT_PLACEMENT", config.new_tenant_placement.as_str())
         .env("SECRET_KEY", "k".repeat(64))
         .env("RUST_LOG", "warn");
     tokio::task::spawn_blocking(move || {

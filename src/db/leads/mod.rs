@@ -11,7 +11,10 @@ use diesel::prelude::*;
 pub use list::LeadFilter;
 
 use super::schema::leads;
-use crate::domain::{CompanyId, CompanyNumber, LeadId, LeadNumber, LeadStatus, MemberId};
+use crate::domain::spreadsheet::csv_safe;
+use crate::domain::{
+    CompanyId, CompanyNumber, LeadId, LeadNumber, LeadStatus, MemberId, format_money,
+};
 
 /// Default rows per page of the lead list.
 pub const LEAD_PAGE_SIZE: i64 = 50;
@@ -69,6 +72,43 @@ pub struct LeadRow {
     /// Its owner's name and email.
     pub owner: Option<(String, String)>,
 }
+
+impl LeadRow {
+    /// The lead as a line of `leads.csv` (the list's export and a tenant bundle),
+    /// in the order of [`LEAD_CSV_HEADER`]; cells a spreadsheet would run as a
+    /// formula are made text.
+    pub fn csv_record(&self) -> [String; 11] {
+        let lead = &self.lead;
+        [
+            lead.number.to_string(),
+            csv_safe(&lead.name),
+            csv_safe(&lead.email),
+            csv_safe(&lead.phone),
+            csv_safe(self.company.as_ref().map_or("", |c| c.1.as_str())),
+            lead.status.as_str().to_owned(),
+            format_money(lead.value),
+            csv_safe(self.owner.as_ref().map_or("", |o| o.1.as_str())),
+            csv_safe(&lead.source),
+            lead.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            lead.updated_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        ]
+    }
+}
+
+/// The columns of `leads.csv`, in order; the lead import reads the same names.
+pub const LEAD_CSV_HEADER: [&str; 11] = [
+    "number",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "status",
+    "value",
+    "owner_email",
+    "source",
+    "created_at",
+    "updated_at",
+];
 
 /// One page of the list.
 #[derive(Debug)]

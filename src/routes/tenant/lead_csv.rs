@@ -27,9 +27,10 @@ use crate::auth::csrf::{CSRF_FIELD, check_csrf};
 use crate::auth::{CurrentMember, TypedSession};
 use crate::db::Db;
 use crate::db::import::{ImportOutcome, ImportRow};
-use crate::db::leads::{Lead, LeadRow, MAX_LEAD_PAGE_SIZE};
+use crate::db::leads::{LEAD_CSV_HEADER, Lead, LeadRow, MAX_LEAD_PAGE_SIZE};
 use crate::domain::forms::LeadForm;
-use crate::domain::{Email, MAX_NAME_LEN, format_money};
+use crate::domain::spreadsheet::csv_unsafe;
+use crate::domain::{Email, MAX_NAME_LEN};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::render::{PageContext, render};
@@ -44,69 +45,19 @@ pub const MAX_IMPORT_ROWS: usize = 100_000;
 /// Refused rows listed on the report page (all are counted).
 const MAX_REFUSALS_SHOWN: usize = 1_000;
 
-/// The exported columns, in order; the import reads the same names.
-const EXPORT_HEADER: [&str; 11] = [
-    "number",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "status",
-    "value",
-    "owner_email",
-    "source",
-    "created_at",
-    "updated_at",
-];
-
 fn csv_chunk(rows: &[LeadRow], with_header: bool) -> Result<Bytes, AppError> {
     let mut writer = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 128));
     let err = |e: csv::Error| AppError::Internal(anyhow::Error::new(e).context("writing CSV"));
     if with_header {
-        writer.write_record(EXPORT_HEADER).map_err(err)?;
+        writer.write_record(LEAD_CSV_HEADER).map_err(err)?;
     }
     for row in rows {
-        let lead = &row.lead;
-        writer
-            .write_record([
-                lead.number.to_string().as_str(),
-                &csv_safe(&lead.name),
-                &csv_safe(&lead.email),
-                &csv_safe(&lead.phone),
-                &csv_safe(row.company.as_ref().map_or("", |c| c.1.as_str())),
-                lead.status.as_str(),
-                &format_money(lead.value),
-                &csv_safe(row.owner.as_ref().map_or("", |o| o.1.as_str())),
-                &csv_safe(&lead.source),
-                &lead.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                &lead.updated_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            ])
-            .map_err(err)?;
+        writer.write_record(row.csv_record()).map_err(err)?;
     }
     writer
         .into_inner()
         .map(Bytes::from)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("flushing CSV: {e}")))
-}
-
-/// Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` as a formula; a
-/// leading apostrophe makes it text (OWASP "CSV injection"). The import strips it.
-/// First characters that make a spreadsheet run a cell as a formula.
-const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
-
-fn csv_safe(value: &str) -> String {
-    if value.starts_with(FORMULA_STARTS) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    }
-}
-
-fn csv_unsafe(value: &str) -> &str {
-    match value.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
-        _ => value,
-    }
 }
 
 struct ExportState {
@@ -464,14 +415,6 @@ fn parse_csv(data: &[u8]) -> Result<ParsedCsv, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formula_cells_are_neutralised_and_restored() {
-        assert_eq!(csv_safe("=SUM(A1)"), "'=SUM(A1)");
-        assert_eq!(csv_unsafe("'=SUM(A1)"), "=SUM(A1)");
-        assert_eq!(csv_safe("Ada"), "Ada");
-        assert_eq!(csv_unsafe("'quoted"), "'quoted");
-    }
 
     #[test]
     fn rows_are_checked_one_by_one() {
