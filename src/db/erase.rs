@@ -133,6 +133,14 @@ fn truncate_wal(conn: &mut DbConnection) -> anyhow::Result<Option<bool>> {
     Ok(Some(done.busy == 0))
 }
 
+/// Marks the tenant's row where `conn` points as `moved`: its writes stop.
+fn close_writes(conn: &mut DbConnection, tenant: &TenantId) -> anyhow::Result<()> {
+    diesel::update(tenants::table.filter(tenants::id.eq(tenant)))
+        .set(tenants::writes.eq(crate::domain::WriteState::Moved))
+        .execute(conn)?;
+    Ok(())
+}
+
 impl OperatorDb {
     /// Where the tenant at `slug` lives, if there is one.
     pub fn find_tenant(&mut self, slug: &str) -> anyhow::Result<Option<(TenantId, Home)>> {
@@ -186,6 +194,14 @@ impl OperatorDb {
         let before = self.count_tenant(&tenant, &home)?;
         if let DbConnection::Sqlite(c) = &mut self.conn {
             c.batch_execute("PRAGMA secure_delete = ON")?;
+        }
+        // No server writes for it from here on, wherever it lives: a server still
+        // holding a connection to its store (even to a file unlinked below) reads
+        // `moved` in its writing transaction and writes nothing.
+        close_writes(&mut self.conn, &tenant)?;
+        if !home.is_main() {
+            let mut store = connect_home(&self.layout, &home, true)?;
+            close_writes(&mut store, &tenant)?;
         }
         // Its own store first: a crash after this leaves a directory row whose
         // store is gone (the tenant answers 503), and a rerun finishes the job.
