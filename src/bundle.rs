@@ -331,8 +331,23 @@ pub fn import_tenant(
 ) -> anyhow::Result<Imported> {
     let (manifest, mut zip) = verify_bundle(path)
         .map_err(|e| anyhow::anyhow!("refused the bundle: {e:#}; nothing was imported"))?;
-    let slug = slug.unwrap_or(&manifest.tenant.slug).to_owned();
-    Slug::parse(&slug).map_err(|e| anyhow::anyhow!("`{slug}` cannot be a subdomain: {e}"))?;
+    let wanted = slug.unwrap_or(&manifest.tenant.slug);
+    let slug = Slug::parse(wanted)
+        .map_err(|e| anyhow::anyhow!("`{wanted}` cannot be a subdomain: {e}"))?
+        .as_str()
+        .to_owned();
+    // The id names the tenant's rows and, on SQLite, its file: only a UUID as
+    // Tenantry writes them (lowercase, hyphenated) is taken.
+    let id = &manifest.tenant.id;
+    if uuid::Uuid::parse_str(id)
+        .map(|u| u.hyphenated().to_string())
+        .as_deref()
+        != Ok(id.as_str())
+    {
+        bail!(
+            "refused the bundle: its tenant id `{id}` is not one Tenantry makes; nothing was imported"
+        );
+    }
     let mut operator = OperatorDb::connect(layout)?;
     let (slug_owner, id_slug) = operator.taken(&slug, &manifest.tenant.id)?;
     if slug_owner.is_some() {

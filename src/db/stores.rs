@@ -220,7 +220,10 @@ impl StoreLayout {
                 format!("{prefix}_tenant_{random}")
             }
         };
-        StoreName(name.to_ascii_lowercase())
+        // A tenant id is a UUID; anything else (a hand-edited bundle) gets a
+        // random name rather than a path of its choosing.
+        StoreName::parse(&name.to_ascii_lowercase())
+            .unwrap_or_else(|_| StoreName(format!("tenant-{random}")))
     }
 }
 

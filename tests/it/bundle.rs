@@ -267,6 +267,46 @@ async fn a_changed_bundle_is_refused_and_nothing_is_made() {
     assert!(fine.status.success(), "{}", text(&fine));
 }
 
+/// A bundle whose manifest names a tenant id that is not a UUID (it would name
+/// the tenant's SQLite file) is refused before anything is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crafted_tenant_id_is_refused() {
+    let (app, _) = app_with_tenant(Backend::Sqlite, Placement::Dedicated, "crafted").await;
+    let file = bundle_path(&app, "crafted.zip");
+    export(&app, "crafted", &file).await;
+    let crafted = bundle_path(&app, "crafted-id.zip");
+    let mut source = zip::ZipArchive::new(std::fs::File::open(&file).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(&crafted).unwrap());
+    for i in 0..source.len() {
+        let mut entry = source.by_index(i).unwrap();
+        let name = entry.name().to_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if name == "manifest.json" {
+            let mut manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            manifest["tenant"]["id"] = "../../escaped".into();
+            bytes = serde_json::to_vec(&manifest).unwrap();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap();
+
+    let other = PLACEMENT
+        .scope(Placement::Dedicated, spawn_app(Backend::Sqlite))
+        .await;
+    let refused = import(&other, &crafted, &["--slug", "crafted2"]).await;
+    let report = text(&refused);
+    assert!(!refused.status.success(), "{report}");
+    assert!(report.contains("is not one Tenantry makes"), "{report}");
+    assert!(!other.config.data_dir.join("escaped.db").exists());
+    assert_eq!(
+        other.get("crafted2", "/login").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_subdomain_or_tenant_is_refused() {
     let (app, made) = app_with_tenant(Backend::Sqlite, Placement::Shared, "twice").await;
