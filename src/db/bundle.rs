@@ -25,7 +25,6 @@ use std::io::BufRead;
 
 use anyhow::Context;
 use chrono::NaiveDateTime;
-use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use diesel::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -41,7 +40,7 @@ use super::schema::{
 use super::scope::{TenantScope, TenantTx};
 use super::stores::{Home, StoreLayout, connect_home, create_home, drop_home};
 use super::tenants::NewTenant;
-use super::{DbBackend, DbConnection, insert_many};
+use super::{DbBackend, DbConnection, TxMode, in_transaction, insert_many};
 use crate::config::DbKind;
 use crate::domain::spreadsheet::csv_safe;
 use crate::domain::{LeadNumber, Placement, TenantId};
@@ -232,48 +231,6 @@ macro_rules! page_of {
         }
         query.load::<$record>($conn)
     }};
-}
-
-/// How a transaction begins.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Begin {
-    /// One snapshot for every read.
-    Snapshot,
-    /// A writer (on SQLite the write lock at once).
-    Write,
-}
-
-/// Runs `f` in one transaction: commits on `Ok`, rolls back on `Err`.
-fn transaction<T>(
-    conn: &mut DbConnection,
-    begin: Begin,
-    f: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    type Tm = <DbConnection as Connection>::TransactionManager;
-    match (&mut *conn, begin) {
-        (DbConnection::Postgresql(pg), Begin::Snapshot) => {
-            AnsiTransactionManager::begin_transaction_sql(
-                pg,
-                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-            )?;
-        }
-        (DbConnection::Sqlite(c), Begin::Write) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-        }
-        _ => Tm::begin_transaction(conn)?,
-    }
-    match f(conn) {
-        Ok(value) => {
-            Tm::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(e) => {
-            if let Err(rollback) = Tm::rollback_transaction(conn) {
-                tracing::warn!(error = %rollback, "rollback failed");
-            }
-            Err(e)
-        }
-    }
 }
 
 /// Writes every row of one table, page by page, as lines of JSON.
@@ -542,7 +499,7 @@ impl OperatorDb {
         sink: &mut dyn BundleSink,
     ) -> anyhow::Result<Vec<(&'static str, u64)>> {
         self.on_home(home, |conn| {
-            transaction(conn, Begin::Snapshot, |conn| {
+            in_transaction(conn, TxMode::Snapshot, |conn| {
                 enter(conn, tenant, home)?;
                 sink.planned(&count_tables(conn, tenant)?);
                 let counts = write_tables(conn, tenant, sink)?;
@@ -609,10 +566,10 @@ impl OperatorDb {
     ) -> anyhow::Result<Restored> {
         let id = TenantId::from_string(tenant.id.clone());
         if placement == Placement::Shared {
-            let rows = transaction(&mut self.conn, Begin::Write, |conn| {
+            let rows = in_transaction(&mut self.conn, TxMode::Write, |conn| {
                 list_tenant(conn, tenant, slug, &Home::Main, None)?;
                 let (rows, _) = write_rows(conn, &id, &Home::Main, source, progress)?;
-                Ok(rows)
+                Ok::<_, anyhow::Error>(rows)
             })?;
             return Ok(Restored {
                 home: Home::Main,
@@ -625,13 +582,13 @@ impl OperatorDb {
             migrate_home(&self.layout, &home)?;
             let version = latest_version(self.layout.kind());
             let mut conn = connect_home(&self.layout, &home, true)?;
-            let (rows, listed) = transaction(&mut conn, Begin::Write, |conn| {
+            let (rows, listed) = in_transaction(&mut conn, TxMode::Write, |conn| {
                 // The store's own copy of its directory row, which its keys reference.
                 list_tenant(conn, tenant, slug, &home, Some(&version))?;
                 write_rows(conn, &id, &home, source, progress)
             })?;
             drop(conn);
-            transaction(&mut self.conn, Begin::Write, |conn| {
+            in_transaction(&mut self.conn, TxMode::Write, |conn| {
                 list_tenant(conn, tenant, slug, &home, Some(&version))?;
                 list_members(conn, &id, &listed)
             })?;

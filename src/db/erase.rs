@@ -85,7 +85,7 @@ fn count_rows(
             };
             counts.push(((*table).to_owned(), n));
         }
-        Ok(counts)
+        Ok::<_, super::QueryError>(counts)
     })?;
     Ok(RowCounts(counts))
 }
@@ -113,7 +113,7 @@ fn delete_rows(conn: &mut DbConnection, tenant: &TenantId, home: &Home) -> anyho
                 DbConnection::Sqlite(c) => query.execute(c)?,
             };
         }
-        Ok(())
+        Ok::<_, super::QueryError>(())
     })?;
     Ok(())
 }
@@ -217,7 +217,7 @@ impl OperatorDb {
             diesel::delete(member_directory::table.filter(member_directory::tenant_id.eq(&tenant)))
                 .execute(conn)?;
             diesel::delete(tenants::table.filter(tenants::id.eq(&tenant))).execute(conn)?;
-            Ok(())
+            Ok::<_, super::QueryError>(())
         })?;
         let wal_truncated = truncate_wal(&mut self.conn)?;
         let after = self.count_tenant(&tenant, &Home::Main)?;

@@ -287,6 +287,9 @@ impl CustomizeConnection<PoolConn, r2d2::Error> for NoCustomizer {}
 enum TxMode {
     Read,
     Write,
+    /// Reads that must all see one snapshot (an export): on PostgreSQL
+    /// `REPEATABLE READ`; a SQLite read transaction is one already.
+    Snapshot,
 }
 
 /// The application's handle on the database: the main pool, and through
@@ -516,15 +519,23 @@ fn ensure_ready(stores: &Stores, home: &Home, conn: &mut DbConnection) -> DbResu
 }
 
 /// Begins a transaction, runs `f`, commits on `Ok` and rolls back on `Err`.
-fn in_transaction<T>(
+/// Generic in its error so that operator work (`anyhow`) shares it; callers
+/// whose closure ends in `Ok(..)` name the error type (`Ok::<_, QueryError>`).
+fn in_transaction<T, E: From<diesel::result::Error>>(
     conn: &mut DbConnection,
     mode: TxMode,
-    f: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
-) -> QueryResult<T> {
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
     type Tm = <DbConnection as Connection>::TransactionManager;
-    match conn {
-        DbConnection::Sqlite(c) if mode == TxMode::Write => {
+    match (&mut *conn, mode) {
+        (DbConnection::Sqlite(c), TxMode::Write) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        (DbConnection::Postgresql(pg), TxMode::Snapshot) => {
+            AnsiTransactionManager::begin_transaction_sql(
+                pg,
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            )?
         }
         _ => Tm::begin_transaction(conn)?,
     }
