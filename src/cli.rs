@@ -1,5 +1,5 @@
 //! The command line: `tenantry [serve]`, `migrate [--status]`, `tenants list`,
-//! `tenants export` / `import` / `delete`, `seed`.
+//! `tenants export` / `import` / `move` / `delete`, `seed`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
+use crate::db::moves::{MoveObserver, MoveOutcome, MoveReport, MoveRequest};
 use crate::db::stores::StoreLayout;
 use crate::db::{
     HomeEntry, HomeMigration, OperatorDb, migrate_homes, newest_version, run_migrations,
@@ -100,6 +101,24 @@ pub enum TenantsCommand {
         #[arg(long)]
         slug: Option<String>,
     },
+    /// Move a tenant to another placement while it works: copy, pause its
+    /// writes only to bring over what changed, compare every table's rows and
+    /// checksum on both sides, switch, remove the old copy. Prints a report.
+    /// A rerun after an interruption finishes or undoes the move.
+    Move {
+        /// The tenant's subdomain.
+        slug: String,
+        /// Where it goes.
+        #[arg(long)]
+        to: Placement,
+        /// PostgreSQL, `--to dedicated`: an existing empty database to move into
+        /// (any server; Tenantry's own roles connect to it).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Print the plan and the expected write pause; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Erase a tenant for good: every row, its own schema, database or file, its
     /// queued mail and its directory row. Prints counts before and after.
     Delete {
@@ -177,6 +196,24 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 import_tenant(&layout, &file, slug.as_deref(), placement)
             })
             .await??;
+        }
+        Command::Tenants {
+            command:
+                TenantsCommand::Move {
+                    slug,
+                    to,
+                    database_url,
+                    dry_run,
+                },
+        } => {
+            let request = MoveRequest {
+                slug,
+                to,
+                database_url,
+            };
+            let ttl = config.tenant_cache_ttl;
+            tokio::task::spawn_blocking(move || move_tenant(&layout, &request, dry_run, ttl))
+                .await??;
         }
         Command::Tenants {
             command: TenantsCommand::Delete { slug, confirm },
@@ -289,6 +326,145 @@ fn import_tenant(
         per_table(&imported.restored.rows)
     );
     Ok(())
+}
+
+/// Shows a move's progress: a bar over the copy's rows, a line per step.
+struct MoveProgress {
+    bar: Option<ProgressBar>,
+    /// Test hook: stop at this step and wait to be killed
+    /// (`TENANTRY_MOVE_HOLD_AT`), so that tests can interrupt a move anywhere.
+    hold_at: Option<String>,
+}
+
+impl MoveObserver for MoveProgress {
+    fn reached(&mut self, step: &str) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let said = match step {
+            "created" => "made the target",
+            "copied" => "copied the tenant's rows while it worked",
+            "paused" => "paused the tenant's writes",
+            "verified" => "brought over what changed; every table matches on both sides",
+            "switched" => {
+                "switched the directory: the tenant is served from the target, writes resumed"
+            }
+            "cleaned" => "removed the old copy",
+            other => other,
+        };
+        println!("[{step}] {said}");
+        if self.hold_at.as_deref() == Some(step) {
+            eprintln!("holding at {step}");
+            loop {
+                std::thread::sleep(Duration::from_secs(60));
+            }
+        }
+    }
+
+    fn copy_started(&mut self, rows: u64) {
+        let bar = ProgressBar::new(rows).with_style(
+            ProgressStyle::with_template("copying [{bar:30}] {pos}/{len} rows ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        self.bar = Some(bar);
+    }
+
+    fn copied(&mut self, rows: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(rows);
+        }
+    }
+
+    fn note(&mut self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(message),
+            None => println!("{message}"),
+        }
+    }
+}
+
+/// `tenantry tenants move`.
+fn move_tenant(
+    layout: &StoreLayout,
+    request: &MoveRequest,
+    dry_run: bool,
+    cache_ttl: Duration,
+) -> anyhow::Result<()> {
+    run_migrations(layout.main_owner_url())?;
+    let mut operator = OperatorDb::connect(layout)?;
+    let mut progress = MoveProgress {
+        bar: None,
+        hold_at: std::env::var("TENANTRY_MOVE_HOLD_AT").ok(),
+    };
+    let outcome = operator.move_tenant(request, dry_run, cache_ttl, &mut progress);
+    if let Some(bar) = progress.bar.take() {
+        bar.finish_and_clear();
+    }
+    match outcome? {
+        MoveOutcome::Plan(plan) => {
+            println!(
+                "plan: move `{}` from {} to {}",
+                plan.slug, plan.from, plan.to
+            );
+            if let Some(unfinished) = &plan.unfinished {
+                println!("first: {unfinished}");
+            }
+            println!(
+                "  1. make the target and copy every table from one snapshot while the tenant works:"
+            );
+            for (table, rows) in &plan.rows {
+                println!("       {table:<16} {rows:>10} rows");
+            }
+            println!(
+                "  2. pause the tenant's writes (reads go on), bring over what changed, compare every table's rows and SHA-256 on both sides"
+            );
+            println!("  3. switch the directory and resume writes; mark the old place `moved`");
+            println!("  4. remove the old copy (a store after the host cache's lifetime)");
+            println!(
+                "expected write pause: about {:.1} s (one read of every row took {:.2} s just now; the pause reads both sides and the target again)",
+                plan.expected_pause.as_secs_f64(),
+                plan.read.as_secs_f64()
+            );
+            println!("dry run: nothing changed");
+        }
+        MoveOutcome::Moved(report) => print_move_report(&report),
+    }
+    Ok(())
+}
+
+/// The report of a move.
+fn print_move_report(report: &MoveReport) {
+    println!(
+        "{:<16} {:>10} {:>10}  {:<16} match",
+        "table", "source", "target", "sha-256"
+    );
+    for t in &report.tables {
+        println!(
+            "{:<16} {:>10} {:>10}  {:<16} {}",
+            t.table,
+            t.source_rows,
+            t.target_rows,
+            &t.target_sha256[..16.min(t.target_sha256.len())],
+            if t.matches() { "yes" } else { "NO" }
+        );
+    }
+    let [inserted, updated, deleted] = report.caught_up;
+    println!(
+        "moved `{}` from {} to {} (generation {}): {} rows copied while it worked; during the pause {} inserted, {} updated, {} deleted; writes paused {} ms; {}; {:.1} s in all",
+        report.slug,
+        report.from,
+        report.to,
+        report.generation,
+        report.copied_rows,
+        inserted,
+        updated,
+        deleted,
+        report.pause_ms,
+        report.source,
+        report.total_ms as f64 / 1000.0
+    );
 }
 
 /// `tenantry tenants delete`: erase, then show what was there and what is left.

@@ -56,6 +56,8 @@ pub const DEFAULT_MAIL_DIR: &str = "mail";
 pub const DEFAULT_CONNECTION_BUDGET_FACTOR: u32 = 4;
 /// Spare stores kept ready for sign-ups into a schema or dedicated placement.
 pub const DEFAULT_SPARE_STORES: u32 = 2;
+/// How long a resolved host is cached by default (`TENANT_CACHE_TTL_SECS`).
+pub const DEFAULT_TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// Delivery tries before a mail is marked failed.
 pub const DEFAULT_MAIL_MAX_ATTEMPTS: u32 = 8;
@@ -277,6 +279,10 @@ pub struct Config {
     /// PostgreSQL: whether the app's connections keep named prepared statements
     /// (`DATABASE_PREPARED_STATEMENTS`); off for PgBouncer in transaction mode.
     pub prepared_statements: bool,
+    /// How long a server keeps what it resolved a host to (`TENANT_CACHE_TTL_SECS`):
+    /// other instances see a rename, delete or move within it, and `tenants move`
+    /// waits this long before it removes a store that servers may still name.
+    pub tenant_cache_ttl: Duration,
 }
 
 impl Config {
@@ -373,6 +379,9 @@ impl Config {
         }
         let prepared_statements =
             var_parsed(&lookup, "DATABASE_PREPARED_STATEMENTS")?.unwrap_or(true);
+        let tenant_cache_ttl = var_parsed(&lookup, "TENANT_CACHE_TTL_SECS")?
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TENANT_CACHE_TTL);
         let public_port = var_parsed(&lookup, "PUBLIC_PORT")?
             .or(Some(port))
             .filter(|p| *p != 80);
@@ -398,6 +407,7 @@ impl Config {
             max_connections,
             spare_stores: DEFAULT_SPARE_STORES,
             prepared_statements,
+            tenant_cache_ttl,
         })
     }
 
@@ -436,6 +446,7 @@ impl Config {
             max_connections: pool_size.saturating_mul(DEFAULT_CONNECTION_BUDGET_FACTOR),
             spare_stores: DEFAULT_SPARE_STORES,
             prepared_statements: true,
+            tenant_cache_ttl: DEFAULT_TENANT_CACHE_TTL,
         }
     }
 

@@ -127,6 +127,7 @@ fn serve(
         db.clone(),
         config.base_domain.clone(),
         config.apex_origin(),
+        config.tenant_cache_ttl,
     ));
     let limits = web::Data::new(RateLimits::default());
     let waker = web::Data::new(waker);

@@ -18,7 +18,8 @@
 //!
 //! Tenants are cached by slug so that a page view costs no directory lookup; the
 //! cache is invalidated here when a tenant is created, renamed or deleted, and
-//! entries expire after [`TENANT_CACHE_TTL`] so other instances catch up.
+//! entries expire after `TENANT_CACHE_TTL_SECS` (default [`TENANT_CACHE_TTL`]) so
+//! other instances catch up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +37,9 @@ use crate::db::tenants::Tenant;
 use crate::domain::Slug;
 use crate::error::{AppError, AppResult};
 
-/// How long a resolved (or missing) tenant is trusted without asking the database.
-pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a resolved (or missing) tenant is trusted without asking the database,
+/// unless `TENANT_CACHE_TTL_SECS` says otherwise.
+pub const TENANT_CACHE_TTL: Duration = crate::config::DEFAULT_TENANT_CACHE_TTL;
 /// Tenants kept in the cache.
 pub const TENANT_CACHE_CAPACITY: u64 = 10_000;
 /// Largest request body a route accepts unless it says otherwise (SPEC: 1 MiB).
@@ -116,10 +118,10 @@ pub struct TenantResolver {
 impl TenantResolver {
     /// A resolver with an empty cache; `apex_origin` is where "no workspace here"
     /// pages send people.
-    pub fn new(db: Db, base_domain: String, apex_origin: String) -> Self {
+    pub fn new(db: Db, base_domain: String, apex_origin: String, ttl: Duration) -> Self {
         let cache = Cache::builder()
             .max_capacity(TENANT_CACHE_CAPACITY)
-            .time_to_live(TENANT_CACHE_TTL)
+            .time_to_live(ttl)
             .build();
         Self {
             db,

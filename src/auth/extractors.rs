@@ -93,8 +93,15 @@ impl FromRequest for CurrentMember {
                             .unwrap_or(chrono::TimeDelta::MAX);
                     if stale {
                         let id = live.id.clone();
-                        db.write(&tenant.scope, move |tx| tx.touch_session(&id))
-                            .await?;
+                        match db
+                            .write(&tenant.scope, move |tx| tx.touch_session(&id))
+                            .await
+                        {
+                            // While a move pauses the tenant's writes, its pages
+                            // still read: the session's last-seen time waits.
+                            Err(crate::db::DbError::WritesPaused) => {}
+                            other => other?,
+                        }
                     }
                     Ok(CurrentMember {
                         tenant,

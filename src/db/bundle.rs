@@ -35,7 +35,8 @@ use super::leads::Lead;
 use super::migrate::{latest_version, migrate_home};
 use super::operator::OperatorDb;
 use super::schema::{
-    companies, invites, lead_activities, leads, member_directory, notes, tenants, users,
+    auth_tokens, companies, invites, lead_activities, leads, member_directory, notes, outbox,
+    sessions, tenants, users,
 };
 use super::scope::{TenantScope, TenantTx};
 use super::stores::{Home, StoreLayout, connect_home, create_home, drop_home};
@@ -56,10 +57,10 @@ pub const BUNDLE_TABLES: [&str; 6] = [
 ];
 
 /// Rows read per query while exporting.
-const PAGE_ROWS: i64 = 1_000;
+pub(super) const PAGE_ROWS: i64 = 1_000;
 /// Rows per multi-row `INSERT` while importing (13 columns at most: well under
 /// both engines' limits on bound parameters).
-const INSERT_ROWS: usize = 500;
+pub(super) const INSERT_ROWS: usize = 500;
 
 /// The bundle's file of a table.
 pub fn table_file(table: &str) -> String {
@@ -125,31 +126,110 @@ pub struct Restored {
     pub rows: Vec<(&'static str, u64)>,
 }
 
+/// The next page of `$table` after the key `$after`, in key order.
+macro_rules! page_of {
+    ($conn:expr, $table:ident, $record:ty, $tenant:expr, $after:expr) => {{
+        let mut query = $table::table
+            .filter($table::tenant_id.eq($tenant))
+            .order($table::id.asc())
+            .select(<$record>::as_select())
+            .limit(PAGE_ROWS)
+            .into_boxed::<DbBackend>();
+        if let Some(after) = $after {
+            query = query.filter($table::id.gt(after));
+        }
+        query.load::<$record>($conn)
+    }};
+}
+
 /// A row of a bundle table: serialised as one line, read back and inserted.
-trait Record: Serialize + DeserializeOwned {
+pub(super) trait Record: Serialize + DeserializeOwned + PartialEq + Send {
+    /// The table's name.
+    const TABLE: &'static str;
     fn key(&self) -> &str;
     fn tenant(&self) -> &str;
+    /// The tenant's next page of rows after the key `after`, in key order.
+    fn page(conn: &mut DbConnection, tenant: &str, after: Option<String>)
+    -> QueryResult<Vec<Self>>;
+    /// Inserts rows (at most [`INSERT_ROWS`]).
+    fn insert(conn: &mut DbConnection, rows: &[Self]) -> QueryResult<()>;
+    /// Overwrites the row of the same key with this one.
+    fn update(&self, conn: &mut DbConnection) -> QueryResult<()>;
+    /// Deletes the tenant's rows of these keys.
+    fn delete(conn: &mut DbConnection, tenant: &str, keys: &[String]) -> QueryResult<()>;
+    /// The tenant's rows of these keys (at most [`INSERT_ROWS`]), in key order.
+    fn by_keys(conn: &mut DbConnection, tenant: &str, keys: &[String]) -> QueryResult<Vec<Self>>;
+    /// How many rows the tenant has.
+    fn count(conn: &mut DbConnection, tenant: &str) -> QueryResult<i64>;
 }
 
 macro_rules! records {
     ($($(#[$doc:meta])* $name:ident => $table:ident { $($field:ident: $ty:ty),* $(,)? })*) => {
         $(
             $(#[$doc])*
-            #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, Deserialize)]
-            #[diesel(table_name = $table, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+            #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Serialize, Deserialize)]
+            #[diesel(table_name = $table, primary_key(tenant_id, id), treat_none_as_null = true)]
+            #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
             #[serde(deny_unknown_fields)]
-            struct $name {
+            pub(super) struct $name {
                 tenant_id: String,
                 id: String,
                 $($field: $ty),*
             }
 
             impl Record for $name {
+                const TABLE: &'static str = stringify!($table);
                 fn key(&self) -> &str {
                     &self.id
                 }
                 fn tenant(&self) -> &str {
                     &self.tenant_id
+                }
+                fn page(
+                    conn: &mut DbConnection,
+                    tenant: &str,
+                    after: Option<String>,
+                ) -> QueryResult<Vec<Self>> {
+                    page_of!(conn, $table, $name, tenant, after)
+                }
+                fn insert(conn: &mut DbConnection, rows: &[Self]) -> QueryResult<()> {
+                    insert_many!(conn, $table::table, *rows);
+                    Ok(())
+                }
+                fn update(&self, conn: &mut DbConnection) -> QueryResult<()> {
+                    diesel::update(
+                        $table::table
+                            .filter($table::tenant_id.eq(&self.tenant_id))
+                            .filter($table::id.eq(&self.id)),
+                    )
+                    .set(self)
+                    .execute(conn)?;
+                    Ok(())
+                }
+                fn delete(conn: &mut DbConnection, tenant: &str, keys: &[String]) -> QueryResult<()> {
+                    for keys in keys.chunks(INSERT_ROWS) {
+                        diesel::delete(
+                            $table::table
+                                .filter($table::tenant_id.eq(tenant))
+                                .filter($table::id.eq_any(keys)),
+                        )
+                        .execute(conn)?;
+                    }
+                    Ok(())
+                }
+                fn by_keys(conn: &mut DbConnection, tenant: &str, keys: &[String]) -> QueryResult<Vec<Self>> {
+                    $table::table
+                        .filter($table::tenant_id.eq(tenant))
+                        .filter($table::id.eq_any(keys))
+                        .order($table::id.asc())
+                        .select(<$name>::as_select())
+                        .load(conn)
+                }
+                fn count(conn: &mut DbConnection, tenant: &str) -> QueryResult<i64> {
+                    $table::table
+                        .filter($table::tenant_id.eq(tenant))
+                        .count()
+                        .get_result(conn)
                 }
             }
         )*
@@ -215,36 +295,58 @@ records! {
         to_status: String,
         created_at: NaiveDateTime,
     }
-}
-
-/// The next page of `$table` after the key `$after`, in key order.
-macro_rules! page_of {
-    ($conn:expr, $table:ident, $record:ty, $tenant:expr, $after:expr) => {{
-        let mut query = $table::table
-            .filter($table::tenant_id.eq($tenant))
-            .order($table::id.asc())
-            .select(<$record>::as_select())
-            .limit(PAGE_ROWS)
-            .into_boxed::<DbBackend>();
-        if let Some(after) = $after {
-            query = query.filter($table::id.gt(after));
-        }
-        query.load::<$record>($conn)
-    }};
+    /// A log-in session (only its token's SHA-256): moves carry it, bundles never.
+    SessionRecord => sessions {
+        user_id: String,
+        token_hash: String,
+        user_agent: String,
+        client_addr: String,
+        created_at: NaiveDateTime,
+        last_seen_at: NaiveDateTime,
+        expires_at: NaiveDateTime,
+    }
+    /// A hand-off or reset link (only its token's SHA-256): moves only.
+    TokenRecord => auth_tokens {
+        user_id: String,
+        purpose: String,
+        token_hash: String,
+        expires_at: NaiveDateTime,
+        used_at: Option<NaiveDateTime>,
+        created_at: NaiveDateTime,
+    }
+    /// An outgoing mail, sent or not: moves only.
+    OutboxRecord => outbox {
+        purpose: String,
+        invite_id: Option<String>,
+        user_id: Option<String>,
+        recipient: String,
+        subject: String,
+        body_text: String,
+        body_html: String,
+        link: Option<String>,
+        status: String,
+        attempts: i32,
+        next_attempt_at: NaiveDateTime,
+        last_error: Option<String>,
+        created_at: NaiveDateTime,
+        sent_at: Option<NaiveDateTime>,
+    }
 }
 
 /// Writes every row of one table, page by page, as lines of JSON.
 fn write_table<R: Record>(
-    table: &'static str,
+    conn: &mut DbConnection,
+    tenant: &str,
     sink: &mut dyn BundleSink,
-    mut page: impl FnMut(Option<String>) -> QueryResult<Vec<R>>,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(&'static str, u64)> {
+    let table = R::TABLE;
     sink.start_file(&table_file(table))?;
     let mut after = None;
     let mut total = 0;
     let mut line = Vec::with_capacity(512);
     loop {
-        let rows = page(after.take()).with_context(|| format!("reading {table}"))?;
+        let rows =
+            R::page(conn, tenant, after.take()).with_context(|| format!("reading {table}"))?;
         for row in &rows {
             line.clear();
             serde_json::to_writer(&mut line, row)?;
@@ -255,7 +357,7 @@ fn write_table<R: Record>(
         sink.rows_written(table, rows.len() as u64);
         match rows.last() {
             Some(last) if rows.len() as i64 == PAGE_ROWS => after = Some(last.key().to_owned()),
-            _ => return Ok(total),
+            _ => return Ok((table, total)),
         }
     }
 }
@@ -266,46 +368,15 @@ fn write_tables(
     tenant: &TenantId,
     sink: &mut dyn BundleSink,
 ) -> anyhow::Result<Vec<(&'static str, u64)>> {
-    let t = tenant.as_str().to_owned();
-    let counts = vec![
-        (
-            "users",
-            write_table::<UserRecord>("users", sink, |after| {
-                page_of!(&mut *conn, users, UserRecord, &t, after)
-            })?,
-        ),
-        (
-            "companies",
-            write_table::<CompanyRecord>("companies", sink, |after| {
-                page_of!(&mut *conn, companies, CompanyRecord, &t, after)
-            })?,
-        ),
-        (
-            "leads",
-            write_table::<LeadRecord>("leads", sink, |after| {
-                page_of!(&mut *conn, leads, LeadRecord, &t, after)
-            })?,
-        ),
-        (
-            "invites",
-            write_table::<InviteRecord>("invites", sink, |after| {
-                page_of!(&mut *conn, invites, InviteRecord, &t, after)
-            })?,
-        ),
-        (
-            "notes",
-            write_table::<NoteRecord>("notes", sink, |after| {
-                page_of!(&mut *conn, notes, NoteRecord, &t, after)
-            })?,
-        ),
-        (
-            "lead_activities",
-            write_table::<ActivityRecord>("lead_activities", sink, |after| {
-                page_of!(&mut *conn, lead_activities, ActivityRecord, &t, after)
-            })?,
-        ),
-    ];
-    Ok(counts)
+    let t = tenant.as_str();
+    Ok(vec![
+        write_table::<UserRecord>(conn, t, sink)?,
+        write_table::<CompanyRecord>(conn, t, sink)?,
+        write_table::<LeadRecord>(conn, t, sink)?,
+        write_table::<InviteRecord>(conn, t, sink)?,
+        write_table::<NoteRecord>(conn, t, sink)?,
+        write_table::<ActivityRecord>(conn, t, sink)?,
+    ])
 }
 
 /// Counts the tenant's rows of every bundle table, inside the snapshot.

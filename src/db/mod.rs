@@ -30,6 +30,7 @@ mod isolation;
 pub mod leads;
 pub mod member_directory;
 mod migrate;
+pub mod moves;
 pub mod notes;
 mod operator;
 pub mod outbox;
@@ -405,13 +406,23 @@ impl Db {
         T: Send + 'static,
     {
         let scope = scope.clone();
-        self.with_home(&scope.home().clone(), move |conn| {
-            in_transaction(conn, TxMode::Read, |conn| {
-                let mut tx = TenantTx::enter(conn, &scope)?;
-                f(&mut tx)
+        let (tenant, home) = (scope.tenant_id().clone(), scope.home().clone());
+        let outcome = self
+            .with_home(&scope.home().clone(), move |conn| {
+                in_transaction(conn, TxMode::Read, |conn| {
+                    let mut tx = TenantTx::enter(conn, &scope)?;
+                    if tx.write_state()? == WriteState::Moved {
+                        return Ok(None);
+                    }
+                    f(&mut tx).map(Some)
+                })
             })
+            .await?;
+        outcome.ok_or_else(|| {
+            // The tenant lives elsewhere now: nothing here is current.
+            self.stores.mark_moved(&tenant, &home);
+            DbError::TenantMoved
         })
-        .await
     }
 
     /// A unit of work that writes inside one tenant, in one transaction. For a
@@ -445,7 +456,8 @@ impl Db {
             Err(WriteState::Paused) => return Err(DbError::WritesPaused),
             Err(_) => {
                 // This server's idea of where the tenant lives is out of date.
-                self.stores.mark_moved(for_main.tenant_id());
+                self.stores
+                    .mark_moved(for_main.tenant_id(), for_main.home());
                 return Err(DbError::TenantMoved);
             }
         };

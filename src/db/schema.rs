@@ -39,6 +39,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Moves of tenants between placements: where from, where to, the last step
+    /// reached, and the report. The operator's only.
+    tenant_moves (id) {
+        id -> Text,
+        tenant_id -> Text,
+        from_placement -> Text,
+        from_store -> Nullable<Text>,
+        from_server -> Nullable<Text>,
+        to_placement -> Text,
+        to_store -> Nullable<Text>,
+        to_server -> Nullable<Text>,
+        step -> Text,
+        started_at -> Timestamp,
+        paused_at -> Nullable<Timestamp>,
+        switched_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        report -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     /// Members of an organisation, each with their own password.
     users (tenant_id, id) {
         tenant_id -> Text,
@@ -244,6 +265,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     mail_due,
     spare_stores,
+    tenant_moves,
     member_directory,
     import_staging,
     users,
@@ -293,5 +315,6 @@ pub const PLATFORM_TABLE_PRIVILEGES: &[(&str, &[&str])] = &[
     ("member_directory", &["SELECT", "INSERT", "DELETE"]),
     ("mail_due", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
     ("spare_stores", &["SELECT", "UPDATE", "DELETE"]),
+    ("tenant_moves", &[]),
     ("__diesel_schema_migrations", &["SELECT"]),
 ];

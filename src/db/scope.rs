@@ -123,18 +123,31 @@ impl<'c> TenantTx<'c> {
     /// then marks the old store `moved`); a tenant whose row is not in this store
     /// any more counts as moved.
     pub(super) fn serialize_writes(&mut self) -> QueryResult<WriteState> {
+        self.read_writes(true)
+    }
+
+    /// Whether the tenant still lives where this transaction reads (a read
+    /// takes no lock: a move marks the old place `moved` before it removes
+    /// anything there, so a server that still names it reads nothing stale).
+    pub(super) fn write_state(&mut self) -> QueryResult<WriteState> {
+        self.read_writes(false)
+    }
+
+    fn read_writes(&mut self, lock: bool) -> QueryResult<WriteState> {
         #[derive(QueryableByName)]
         struct Row {
             #[diesel(sql_type = Text)]
             writes: String,
         }
         let row: Option<Row> = match self.conn {
-            DbConnection::Postgresql(pg) => {
-                diesel::sql_query("SELECT writes FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
-                    .bind::<Text, _>(self.scope.tenant_id.as_str())
-                    .get_result(pg)
-                    .optional()?
-            }
+            DbConnection::Postgresql(pg) => diesel::sql_query(if lock {
+                "SELECT writes FROM tenants WHERE id = $1 FOR NO KEY UPDATE"
+            } else {
+                "SELECT writes FROM tenants WHERE id = $1"
+            })
+            .bind::<Text, _>(self.scope.tenant_id.as_str())
+            .get_result(pg)
+            .optional()?,
             DbConnection::Sqlite(c) => {
                 diesel::sql_query("SELECT writes FROM tenants WHERE id = $1")
                     .bind::<Text, _>(self.scope.tenant_id.as_str())

@@ -356,9 +356,23 @@ impl Stores {
         &self.layout
     }
 
-    /// Notes that a write found the tenant moved away from where this process
-    /// thought it lived.
-    pub fn mark_moved(&self, tenant: &TenantId) {
+    /// Notes that a transaction found the tenant moved away from `home`, where
+    /// this process thought it lived: the host cache looks it up again, and the
+    /// home's pool and state are forgotten, so that a store made again under the
+    /// same name (a SQLite tenant's file is named by its tenant, and a tenant
+    /// may move back) is opened afresh rather than through connections to the
+    /// old, removed one.
+    pub fn mark_moved(&self, tenant: &TenantId, home: &Home) {
+        if !home.is_main() {
+            self.pools
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(home);
+            self.states
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(home);
+        }
         self.moved
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -133,6 +133,7 @@ async fn tenant_lookups_are_cached_until_invalidated() {
         app.db.clone(),
         "localhost".into(),
         "http://localhost".into(),
+        tenantry::tenancy::TENANT_CACHE_TTL,
     );
     let slug = Slug::parse("acme").unwrap();
     assert_eq!(

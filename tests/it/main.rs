@@ -18,6 +18,7 @@ mod lead_csv;
 mod lead_history;
 mod leads;
 mod limits;
+mod moves;
 mod nul;
 mod placements;
 mod proxies;

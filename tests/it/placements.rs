@@ -23,13 +23,11 @@ fn env_url(url: &DatabaseUrl) -> String {
     }
 }
 
-/// Runs the `tenantry` binary with `args` against `config`'s databases.
-pub async fn tenantry(config: &Config, args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
+/// The `tenantry` binary set up for `config`'s databases, run in `dir`.
+pub fn tenantry_command(config: &Config, dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenantry"));
     command
-        .args(args)
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env("DATABASE_URL", env_url(&config.database_url))
         .env(
             "MIGRATION_DATABASE_URL",
@@ -37,8 +35,20 @@ pub async fn tenantry(config: &Config, args: &[&str]) -> Output {
         )
         .env("DATA_DIR", &config.data_dir)
         .env("NEW_TENANT_PLACEMENT", config.new_tenant_placement.as_str())
+        .env(
+            "TENANT_CACHE_TTL_SECS",
+            config.tenant_cache_ttl.as_secs().to_string(),
+        )
         .env("SECRET_KEY", "k".repeat(64))
         .env("RUST_LOG", "warn");
+    command
+}
+
+/// Runs the `tenantry` binary with `args` against `config`'s databases.
+pub async fn tenantry(config: &Config, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = tenantry_command(config, dir.path());
+    command.args(args);
     tokio::task::spawn_blocking(move || {
         let out = command.output().expect("running tenantry");
         drop(dir);
