@@ -129,6 +129,10 @@ fn serve(
         config.apex_origin(),
     ));
     let limits = web::Data::new(RateLimits::default());
+    // One set for the process (not per worker), so its bound holds for all of them.
+    let exports = web::Data::new(crate::routes::tenant::ExportSlots::for_pool(
+        config.pool_size,
+    ));
     let waker = web::Data::new(waker);
     let db = web::Data::new(db);
     let config = web::Data::new(config);
@@ -154,6 +158,7 @@ fn serve(
             .app_data(config.clone())
             .app_data(resolver.clone())
             .app_data(limits.clone())
+            .app_data(exports.clone())
             .app_data(waker.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(
