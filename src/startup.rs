@@ -130,6 +130,10 @@ fn serve(
         config.tenant_cache_ttl,
     ));
     let limits = web::Data::new(RateLimits::default());
+    // One set for the process (not per worker), so its bound holds for all of them.
+    let exports = web::Data::new(crate::routes::tenant::ExportSlots::for_pool(
+        config.pool_size,
+    ));
     let waker = web::Data::new(waker);
     let db = web::Data::new(db);
     let config = web::Data::new(config);
@@ -155,6 +159,7 @@ fn serve(
             .app_data(config.clone())
             .app_data(resolver.clone())
             .app_data(limits.clone())
+            .app_data(exports.clone())
             .app_data(waker.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(

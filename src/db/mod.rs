@@ -12,6 +12,8 @@
 //!   where the tenant lives (its [`Home`], carried by the scope: see `stores`). On
 //!   PostgreSQL the transaction first sets `app.tenant_id`, which row-level
 //!   security checks again, and for a schema tenant its search path.
+//!   [`Db::read_snapshot`] is a read whose queries all see one snapshot (a
+//!   workspace's download, which must agree with itself however long it takes).
 //! - [`Db::platform`]: the narrow path for work that is not inside a tenant yet
 //!   (resolving a host, signing up, finding workspaces), through [`PlatformTx`].
 //! - [`OperatorDb`]: the command line's cross-tenant operations, as the tables' owner.
@@ -44,6 +46,7 @@ pub mod team;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod workspace_export;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -423,6 +426,25 @@ impl Db {
             self.stores.mark_moved(&tenant, &home);
             DbError::TenantMoved
         })
+    }
+
+    /// A read-only unit of work inside one tenant whose every query sees the same
+    /// snapshot, however long it runs (an admin's download of the workspace): on
+    /// PostgreSQL `REPEATABLE READ, READ ONLY`; a SQLite read transaction is one
+    /// already. It holds its pooled connection for as long as `f` runs.
+    pub async fn read_snapshot<T, F>(&self, scope: &TenantScope, f: F) -> DbResult<T>
+    where
+        F: FnOnce(&mut TenantTx<'_>) -> QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let scope = scope.clone();
+        self.with_home(&scope.home().clone(), move |conn| {
+            in_transaction(conn, TxMode::Snapshot, |conn| {
+                let mut tx = TenantTx::enter(conn, &scope)?;
+                f(&mut tx)
+            })
+        })
+        .await
     }
 
     /// A unit of work that writes inside one tenant, in one transaction. For a

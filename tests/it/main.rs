@@ -11,6 +11,7 @@ mod auth;
 mod bundle;
 mod companies;
 mod erase;
+mod export_zip;
 mod headers;
 mod hosts;
 mod import_load;

@@ -4,6 +4,7 @@ mod account;
 mod auth;
 mod companies;
 mod dashboard;
+mod export_zip;
 mod invite;
 mod lead_csv;
 mod lead_form;
@@ -16,6 +17,8 @@ mod team;
 use actix_web::web;
 
 use crate::tenancy::BodyLimit;
+
+pub use export_zip::ExportSlots;
 
 /// Registers the tenant routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -72,6 +75,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/settings", web::get().to(settings::settings_form))
         .route("/settings", web::post().to(settings::update_settings))
+        .route(
+            "/settings/export.zip",
+            web::get().to(export_zip::export_workspace),
+        )
         // Fixed paths before `/leads/{id}`, which would otherwise take them.
         .route("/leads", web::get().to(leads::list_leads))
         .route("/leads", web::post().to(lead_form::create_lead))
