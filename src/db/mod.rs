@@ -438,13 +438,22 @@ impl Db {
         T: Send + 'static,
     {
         let scope = scope.clone();
-        self.with_home(&scope.home().clone(), move |conn| {
-            in_transaction(conn, TxMode::Snapshot, |conn| {
-                let mut tx = TenantTx::enter(conn, &scope)?;
-                f(&mut tx)
+        let (tenant, home) = (scope.tenant_id().clone(), scope.home().clone());
+        let outcome = self
+            .with_home(&scope.home().clone(), move |conn| {
+                in_transaction(conn, TxMode::Snapshot, |conn| {
+                    let mut tx = TenantTx::enter(conn, &scope)?;
+                    if tx.write_state()? == WriteState::Moved {
+                        return Ok(None);
+                    }
+                    f(&mut tx).map(Some)
+                })
             })
+            .await?;
+        outcome.ok_or_else(|| {
+            self.stores.mark_moved(&tenant, &home);
+            DbError::TenantMoved
         })
-        .await
     }
 
     /// A unit of work that writes inside one tenant, in one transaction. For a
