@@ -9,11 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEADS="${1:-100000}"
-cargo build --release --quiet
-BIN="$PWD/target/release/tenantry"
+# TENANTRY_BIN: a binary built already (the default builds target/release).
+if [ -z "${TENANTRY_BIN:-}" ]; then cargo build --release --quiet; fi
+BIN="${TENANTRY_BIN:-$PWD/target/release/tenantry}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-export SECRET_KEY="bench-only-key-$(head -c 24 /dev/urandom | base64)" RUST_LOG=warn
+export SECRET_KEY="$(head -c 48 /dev/urandom | base64)" RUST_LOG=warn
 # Nothing serves during the bench: the old store may go at once.
 export TENANT_CACHE_TTL_SECS=0
 
