@@ -1,5 +1,6 @@
 //! The command line: `tenantry [serve]`, `migrate [--status]`, `tenants list`,
-//! `tenants export` / `import` / `move` / `delete`, `seed`.
+//! `tenants export` / `import` / `move` / `delete` / `plan` / `limits` / `usage`,
+//! `seed`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,6 +17,9 @@ use crate::db::{
 };
 use crate::domain::Placement;
 use crate::startup::Application;
+
+mod plans;
+pub use plans::{LimitFlags, UsageFormat};
 
 /// Tenant stores migrated at once by `tenantry migrate` and at start-up.
 pub const MIGRATE_PARALLELISM: usize = 4;
@@ -128,6 +132,32 @@ pub enum TenantsCommand {
         #[arg(long)]
         confirm: String,
     },
+    /// Put a tenant on a plan (`free`, `team`, `business`, or one added to the
+    /// `plans` table).
+    Plan {
+        /// The tenant's subdomain.
+        slug: String,
+        /// The plan's name.
+        plan: String,
+    },
+    /// Override a tenant's limits (any not given stay as they are); without
+    /// flags, print them.
+    Limits {
+        /// The tenant's subdomain.
+        slug: String,
+        /// The new limits.
+        #[command(flatten)]
+        flags: LimitFlags,
+    },
+    /// Usage against limits, of one tenant or all: a table, JSON, or CSV rows
+    /// per tenant and day for billing.
+    Usage {
+        /// The tenant's subdomain (default: every tenant).
+        slug: Option<String>,
+        /// How to print it.
+        #[arg(long, value_enum, default_value_t)]
+        format: UsageFormat,
+    },
 }
 
 /// Runs a parsed command line.
@@ -222,6 +252,25 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 anyhow::bail!("nothing deleted: to erase `{slug}` for good, pass --confirm {slug}");
             }
             tokio::task::spawn_blocking(move || delete_tenant(&layout, &slug)).await??;
+        }
+        Command::Tenants {
+            command: TenantsCommand::Plan { slug, plan },
+        } => {
+            tokio::task::spawn_blocking(move || plans::set_plan(&layout, &slug, &plan)).await??;
+        }
+        Command::Tenants {
+            command: TenantsCommand::Limits { slug, flags },
+        } => {
+            tokio::task::spawn_blocking(move || plans::set_limits(&layout, &slug, &flags))
+                .await??;
+        }
+        Command::Tenants {
+            command: TenantsCommand::Usage { slug, format },
+        } => {
+            tokio::task::spawn_blocking(move || {
+                plans::print_usage(&layout, slug.as_deref(), format)
+            })
+            .await??;
         }
     }
     Ok(())

@@ -283,7 +283,16 @@ pub struct Config {
     /// other instances see a rename, delete or move within it, and `tenants move`
     /// waits this long before it removes a store that servers may still name.
     pub tenant_cache_ttl: Duration,
+    /// The plan sign-ups start on (`NEW_TENANT_PLAN`, default `free`); start-up
+    /// refuses a plan that is not in the `plans` table.
+    pub new_tenant_plan: String,
+    /// How often the server adds what it counted (requests, mails sent) to the
+    /// usage table (`USAGE_FLUSH_SECS`).
+    pub usage_flush: Duration,
 }
+
+/// How often usage is written, unless `USAGE_FLUSH_SECS` says otherwise.
+pub const DEFAULT_USAGE_FLUSH: Duration = Duration::from_secs(30);
 
 impl Config {
     /// Reads the environment (after `.env`, which `main` loads). Errors name the
@@ -382,6 +391,13 @@ impl Config {
         let tenant_cache_ttl = var_parsed(&lookup, "TENANT_CACHE_TTL_SECS")?
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_TENANT_CACHE_TTL);
+        let new_tenant_plan = var("NEW_TENANT_PLAN")?.unwrap_or_else(|| "free".to_owned());
+        let usage_flush = var_parsed(&lookup, "USAGE_FLUSH_SECS")?
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_USAGE_FLUSH);
+        if usage_flush.is_zero() {
+            bail!("USAGE_FLUSH_SECS must be at least 1");
+        }
         let public_port = var_parsed(&lookup, "PUBLIC_PORT")?
             .or(Some(port))
             .filter(|p| *p != 80);
@@ -408,6 +424,8 @@ impl Config {
             spare_stores: DEFAULT_SPARE_STORES,
             prepared_statements,
             tenant_cache_ttl,
+            new_tenant_plan,
+            usage_flush,
         })
     }
 
@@ -447,6 +465,8 @@ impl Config {
             spare_stores: DEFAULT_SPARE_STORES,
             prepared_statements: true,
             tenant_cache_ttl: DEFAULT_TENANT_CACHE_TTL,
+            new_tenant_plan: "free".to_owned(),
+            usage_flush: DEFAULT_USAGE_FLUSH,
         }
     }
 

@@ -62,6 +62,14 @@ pub enum AppError {
         /// Seconds until the next attempt may succeed.
         retry_after: u64,
     },
+    /// The tenant is past its request budget (checked before anything else).
+    #[error("the workspace is over its request budget")]
+    OverBudget {
+        /// Seconds until one more request is allowed.
+        retry_after: u64,
+        /// The budget, requests per minute.
+        limit: u32,
+    },
     /// The database cannot be reached in time.
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -142,6 +150,10 @@ impl AppError {
             AppError::TooManyRequests { .. } => {
                 ("Too many attempts", "Please wait a little and try again.")
             }
+            AppError::OverBudget { .. } => (
+                "This workspace is over its request limit",
+                "More requests reached this workspace in the last minute than its plan allows. Please wait a moment and try again; nothing you had saved is lost. An admin can change the plan to raise the limit.",
+            ),
             AppError::WorkspaceMoving { .. } => (
                 "This workspace is being moved",
                 "Its data is moving to a new home. You can keep reading; changes are paused for a few seconds. Please try again in a moment: nothing you had saved is lost.",
@@ -176,7 +188,9 @@ impl ResponseError for AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests { .. } | AppError::OverBudget { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Unavailable(_)
             | AppError::WorkspaceUnavailable(_)
             | AppError::WorkspaceMoving { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -201,7 +215,9 @@ impl ResponseError for AppError {
                 .insert_header((header::LOCATION, location))
                 .finish();
         }
-        if let AppError::WorkspaceMoving { .. } = self {
+        if let AppError::OverBudget { .. } = self {
+            // A tenant at its limit may send thousands of these: not one log line each.
+        } else if let AppError::WorkspaceMoving { .. } = self {
             // Expected while an operator moves the tenant; the move reports it.
             tracing::info!(error = %self, "write refused while the workspace moves");
         } else if status.is_server_error() {
@@ -218,6 +234,7 @@ impl ResponseError for AppError {
         let mut response = error_page(status, &page);
         let retry_after = match self {
             AppError::TooManyRequests { retry_after }
+            | AppError::OverBudget { retry_after, .. }
             | AppError::WorkspaceMoving { retry_after } => Some(*retry_after),
             AppError::Unavailable(_) | AppError::WorkspaceUnavailable(_) => {
                 Some(UNAVAILABLE_RETRY_AFTER_SECS)
@@ -228,6 +245,14 @@ impl ResponseError for AppError {
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let AppError::OverBudget { retry_after, limit } = self {
+            let state = crate::budget::Allowance {
+                limit: *limit,
+                remaining: 0,
+                reset: *retry_after,
+            };
+            crate::budget::set_headers(response.headers_mut(), &state);
         }
         response
     }

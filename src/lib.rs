@@ -14,7 +14,8 @@
 //!    construction. It returns Diesel's `QueryResult` inside a unit of work and its
 //!    own `DbError` for a unit as a whole, and knows nothing of HTTP or pages;
 //! 4. `error`: `AppError`, the status of every failure and the error page;
-//!    `ratelimit`, whose refusals are `AppError`s;
+//!    `ratelimit`, whose refusals are `AppError`s; `budget`, each tenant's
+//!    request budget and the usage counted in memory;
 //! 5. `tenancy` (which tenant a host names) and `auth` (sessions, CSRF, passwords,
 //!    and the extractors handlers ask for);
 //! 6. `render`: pages, and what every page knows;
@@ -25,6 +26,7 @@
 
 pub mod auth;
 pub mod blocking;
+pub mod budget;
 pub mod bundle;
 pub mod cli;
 pub mod client;

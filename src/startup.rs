@@ -14,6 +14,7 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha512};
 use tracing_actix_web::TracingLogger;
 
+use crate::budget::TenantBudgets;
 use crate::config::{Config, DbKind};
 use crate::db::{Db, run_migrations};
 use crate::error::AppError;
@@ -31,6 +32,7 @@ pub struct Application {
     server: Server,
     db: Db,
     mail_worker: tokio::task::JoinHandle<()>,
+    budgets: web::Data<TenantBudgets>,
 }
 
 impl Application {
@@ -47,6 +49,13 @@ impl Application {
         let db = Db::connect(&config)?;
         if db.kind() == DbKind::Postgres {
             crate::db::check_isolation(&db).await?;
+        }
+        let plan = config.new_tenant_plan.clone();
+        if !db.platform_read(move |tx| tx.plan_exists(&plan)).await? {
+            anyhow::bail!(
+                "NEW_TENANT_PLAN={} names no plan (the built-in ones are free, team and business)",
+                config.new_tenant_plan
+            );
         }
         let stores_ready = prepare_stores(&db).await?;
         let listener = TcpListener::bind((config.host.as_str(), config.port)).with_context(|| {
@@ -78,12 +87,19 @@ impl Application {
             ));
         }
         tokio::spawn(stores_ready);
-        let server = serve(listener, db.clone(), config, waker)?;
+        let budgets = web::Data::new(TenantBudgets::new());
+        tokio::spawn(flush_usage_every(
+            db.clone(),
+            budgets.clone(),
+            config.usage_flush,
+        ));
+        let server = serve(listener, db.clone(), config, waker, budgets.clone())?;
         Ok(Self {
             port,
             server,
             db,
             mail_worker,
+            budgets,
         })
     }
 
@@ -102,6 +118,8 @@ impl Application {
         let result = self.server.await;
         // Mail still queued stays in the outbox for the next start.
         self.mail_worker.abort();
+        // What was counted since the last flush is not lost with the process.
+        flush_usage(&self.db, &self.budgets).await;
         result
     }
 }
@@ -118,6 +136,7 @@ fn serve(
     db: Db,
     config: Config,
     waker: MailWaker,
+    budgets: web::Data<TenantBudgets>,
 ) -> anyhow::Result<Server> {
     let key = session_key(&config)?;
     let secure = config.secure_cookies();
@@ -159,6 +178,7 @@ fn serve(
             .app_data(config.clone())
             .app_data(resolver.clone())
             .app_data(limits.clone())
+            .app_data(budgets.clone())
             .app_data(exports.clone())
             .app_data(waker.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
@@ -182,8 +202,10 @@ fn serve(
             )
             .configure(crate::routes::configure)
             .default_service(web::to(not_found))
-            .wrap(from_fn(resolve_site))
+            // Outside the session: a tenant past its budget is refused before its
+            // cookie is read.
             .wrap(session)
+            .wrap(from_fn(resolve_site))
             .wrap(security_headers(production))
             .wrap(TracingLogger::<RequestSpan>::new())
     })
@@ -289,6 +311,41 @@ async fn reconcile_stores(db: &Db) {
         .await;
     if count > 0 {
         tracing::info!(stores = count, "tenant stores checked");
+    }
+}
+
+/// Adds what the server counted to the usage table every `every`.
+async fn flush_usage_every(db: Db, budgets: web::Data<TenantBudgets>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        flush_usage(&db, &budgets).await;
+    }
+}
+
+/// One flush: each tenant's requests since the last one, and its sizes when they
+/// are due. A tenant whose row cannot be written keeps its counts for the next.
+async fn flush_usage(db: &Db, budgets: &TenantBudgets) {
+    for drained in budgets.drain() {
+        let sizes = match &drained.sizes_in {
+            Some(scope) => db.read(scope, |tx| tx.usage_sizes()).await.ok(),
+            None => None,
+        };
+        let tenant = drained.tenant.clone();
+        match db.add_usage(tenant, drained.delta, sizes).await {
+            Ok(()) => {}
+            // The tenant was deleted meanwhile: nothing to bill.
+            Err(crate::db::DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ))) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record a tenant's usage; kept for the next flush");
+                budgets.restore(drained.tenant, drained.delta);
+            }
+        }
     }
 }
 

@@ -32,6 +32,7 @@ use actix_web::{Error, HttpMessage, HttpRequest, ResponseError, web};
 use moka::sync::Cache;
 use tracing_actix_web::RootSpan;
 
+use crate::budget::{Allowance, TenantBudgets};
 use crate::db::Db;
 use crate::db::tenants::Tenant;
 use crate::domain::Slug;
@@ -169,7 +170,13 @@ pub async fn resolve_site(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     match classify(&req).await {
-        Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
+        Ok(allowance) => {
+            let mut response = next.call(req).await?;
+            if let Some(state) = allowance {
+                crate::budget::set_headers(response.headers_mut(), &state);
+            }
+            Ok(response.map_into_left_body())
+        }
         Err(refusal) => {
             let response = refusal.error_response();
             Ok(req.into_response(response).map_into_right_body())
@@ -177,8 +184,10 @@ pub async fn resolve_site(
     }
 }
 
-/// The host check itself: on success the request carries its [`Site`].
-async fn classify(req: &ServiceRequest) -> Result<(), AppError> {
+/// The host check itself: on success the request carries its [`Site`], and a
+/// tenant's request has taken one from the tenant's budget.
+async fn classify(req: &ServiceRequest) -> Result<Option<Allowance>, AppError> {
+    let mut allowance = None;
     let path = req.path();
     refuse_nul(path, req.query_string())?;
     let any_host = path == "/healthz" || path.starts_with("/static/");
@@ -204,6 +213,22 @@ async fn classify(req: &ServiceRequest) -> Result<(), AppError> {
             if let Some(span) = req.extensions().get::<RootSpan>() {
                 span.record("tenant.slug", tenant.slug.as_str());
             }
+            // The budget first: a tenant past it costs nothing more than this.
+            if let Some(budgets) = req.app_data::<web::Data<TenantBudgets>>() {
+                let per_minute = tenant.limits.requests_per_minute;
+                match budgets.check(&tenant.scope, per_minute) {
+                    Ok(state) => {
+                        req.extensions_mut().insert(state);
+                        allowance = Some(state);
+                    }
+                    Err(over) => {
+                        return Err(AppError::OverBudget {
+                            retry_after: over.retry_after,
+                            limit: over.limit,
+                        });
+                    }
+                }
+            }
             // A tenant whose own database is still migrating, or failed its
             // isolation check, is answered 503 here, whatever the page.
             if let Some(db) = req.app_data::<web::Data<Db>>() {
@@ -212,7 +237,7 @@ async fn classify(req: &ServiceRequest) -> Result<(), AppError> {
         }
         req.extensions_mut().insert(site);
     }
-    Ok(())
+    Ok(allowance)
 }
 
 /// Refuses a request whose path or query carries an encoded NUL (`%00`): no

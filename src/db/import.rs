@@ -20,7 +20,7 @@ use super::schema::{companies, import_staging, leads};
 use super::scope::{TenantScope, TenantTx};
 use super::{Db, DbConnection, DbResult, insert_many, now};
 use crate::domain::forms::{CompanyInput, LeadInput};
-use crate::domain::{LeadId, LeadNumber, LeadStatus, MemberId, TenantId};
+use crate::domain::{LeadId, LeadNumber, LeadStatus, Limits, MemberId, Quota, QuotaHit, TenantId};
 
 /// Refused rows: their line in the file and why.
 type Refusals = Vec<(u64, String)>;
@@ -53,6 +53,8 @@ pub struct ImportOutcome {
     pub companies_created: usize,
     /// Rows refused here (unknown owner), with their line and reason.
     pub refused: Vec<(u64, String)>,
+    /// A quota the import would have passed: then nothing was imported.
+    pub over_quota: Option<QuotaHit>,
 }
 
 #[derive(Insertable)]
@@ -187,7 +189,11 @@ impl TenantTx<'_> {
     /// Publishes a staged import: creates the companies it names that do not
     /// exist yet, then numbers and inserts every lead with its "created" activity,
     /// then drops the staged rows. Returns (leads, companies created).
-    fn publish_staged(&mut self, import_id: &str) -> QueryResult<(usize, usize)> {
+    fn publish_staged(
+        &mut self,
+        import_id: &str,
+        limits: &Limits,
+    ) -> QueryResult<Result<(usize, usize), QuotaHit>> {
         let tenant_id = self.scope.tenant_id().clone();
         let names: Vec<String> = self
             .scope
@@ -206,6 +212,25 @@ impl TenantTx<'_> {
                 .select(companies::name)
                 .load(self.conn)?;
             existing.extend(found);
+        }
+        // The quotas, counted in this transaction under the tenant's write lock.
+        let new_companies = names.iter().filter(|n| !existing.contains(*n)).count();
+        let staged: i64 = self
+            .scope
+            .import_staging()
+            .filter(import_staging::import_id.eq(import_id))
+            .count()
+            .get_result(self.conn)?;
+        for (quota, wanted) in [
+            (Quota::Leads, staged),
+            (
+                Quota::Companies,
+                i64::try_from(new_companies).unwrap_or(i64::MAX),
+            ),
+        ] {
+            if let Err(hit) = self.check_quota(limits, quota, wanted)? {
+                return Ok(Err(hit));
+            }
         }
         let mut companies_created = 0;
         for name in names.iter().filter(|n| !existing.contains(*n)) {
@@ -252,7 +277,7 @@ impl TenantTx<'_> {
                 .filter(import_staging::import_id.eq(import_id)),
         )
         .execute(self.conn)?;
-        Ok((imported, companies_created))
+        Ok(Ok((imported, companies_created)))
     }
 }
 
@@ -266,7 +291,18 @@ impl Db {
         scope: &TenantScope,
         rows: Vec<ImportRow>,
         refused_before: bool,
+        limits: &Limits,
     ) -> DbResult<ImportOutcome> {
+        if let Err(hit) = limits.check(
+            Quota::ImportRows,
+            0,
+            i64::try_from(rows.len()).unwrap_or(i64::MAX),
+        ) {
+            return Ok(ImportOutcome {
+                over_quota: Some(hit),
+                ..ImportOutcome::default()
+            });
+        }
         let (rows, owners) = self
             .read(scope, move |tx| {
                 let owners = tx.resolve_owners(&rows)?;
@@ -285,8 +321,10 @@ impl Db {
         };
         let import_id = uuid::Uuid::new_v4().to_string();
         let staged: Vec<(ImportRow, Option<MemberId>)> = rows.into_iter().zip(owners).collect();
-        let outcome = self.stage_and_publish(scope, &import_id, staged).await;
-        if outcome.is_err() {
+        let outcome = self
+            .stage_and_publish(scope, &import_id, staged, limits.clone())
+            .await;
+        if !matches!(&outcome, Ok(o) if o.over_quota.is_none()) {
             let id = import_id.clone();
             if let Err(e) = self.write(scope, move |tx| tx.discard_staged(&id)).await {
                 tracing::warn!(error = %e, "could not remove a failed import's staged rows");
@@ -300,6 +338,7 @@ impl Db {
         scope: &TenantScope,
         import_id: &str,
         rows: Vec<(ImportRow, Option<MemberId>)>,
+        limits: Limits,
     ) -> DbResult<ImportOutcome> {
         let id = import_id.to_owned();
         self.write(scope, move |tx| tx.discard_staged(&id)).await?;
@@ -314,12 +353,19 @@ impl Db {
             rows = rest;
         }
         let id = import_id.to_owned();
-        let (imported, companies_created) =
-            self.write(scope, move |tx| tx.publish_staged(&id)).await?;
-        Ok(ImportOutcome {
-            imported,
-            companies_created,
-            refused: Vec::new(),
+        let published = self
+            .write(scope, move |tx| tx.publish_staged(&id, &limits))
+            .await?;
+        Ok(match published {
+            Ok((imported, companies_created)) => ImportOutcome {
+                imported,
+                companies_created,
+                ..ImportOutcome::default()
+            },
+            Err(hit) => ImportOutcome {
+                over_quota: Some(hit),
+                ..ImportOutcome::default()
+            },
         })
     }
 }

@@ -36,6 +36,7 @@ pub mod moves;
 pub mod notes;
 mod operator;
 pub mod outbox;
+pub mod plans;
 mod schema;
 mod scope;
 pub mod seed;

@@ -408,6 +408,7 @@ mod tests {
             admin_name: "Admin".to_owned(),
             admin_email: Email::parse(&format!("admin@{slug}.test")).unwrap(),
             admin_password_hash: "not a real hash".to_owned(),
+            plan: "free".to_owned(),
         };
         match db
             .platform(move |tx| tx.create_organization(&new))

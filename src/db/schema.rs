@@ -17,6 +17,35 @@ diesel::table! {
         plan -> Text,
         writes -> Text,
         generation -> BigInt,
+        limits -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Plans: a request budget and quotas each (`free`, `team`, `business` built in).
+    plans (name) {
+        name -> Text,
+        title -> Text,
+        requests_per_minute -> Integer,
+        max_members -> Integer,
+        max_leads -> Integer,
+        max_companies -> Integer,
+        max_import_rows -> Integer,
+        max_mails_per_day -> Integer,
+    }
+}
+
+diesel::table! {
+    /// Usage per tenant and day (kept 90 days), in the main database.
+    tenant_usage (tenant_id, day) {
+        tenant_id -> Text,
+        day -> Date,
+        requests -> BigInt,
+        mails_sent -> BigInt,
+        members -> Nullable<BigInt>,
+        leads -> Nullable<BigInt>,
+        companies -> Nullable<BigInt>,
+        stored_bytes -> Nullable<BigInt>,
     }
 }
 
@@ -284,6 +313,7 @@ diesel::allow_tables_to_appear_in_same_query!(
 /// Tables that hold tenant data; each has row-level security on PostgreSQL, and
 /// start-up checks that it does.
 pub const TENANT_TABLES: &[&str] = &[
+    "tenant_usage",
     "users",
     "auth_tokens",
     "sessions",
@@ -316,5 +346,6 @@ pub const PLATFORM_TABLE_PRIVILEGES: &[(&str, &[&str])] = &[
     ("mail_due", &["SELECT", "INSERT", "UPDATE", "DELETE"]),
     ("spare_stores", &["SELECT", "UPDATE", "DELETE"]),
     ("tenant_moves", &[]),
+    ("plans", &["SELECT"]),
     ("__diesel_schema_migrations", &["SELECT"]),
 ];

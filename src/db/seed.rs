@@ -24,6 +24,10 @@ use super::{insert_many, now};
 use crate::domain::{CompanyId, LeadId, LeadStatus, MemberId, NoteId, Placement, Role, TenantId};
 use crate::domain::{CompanyNumber, LeadNumber};
 
+/// Demo tenants are on the largest built-in plan: they hold up to a million leads
+/// and benchmarks send them thousands of requests.
+pub const SEED_PLAN: &str = "business";
+
 /// Members per demo tenant (the first is the admin).
 pub const SEED_MEMBERS: usize = 5;
 /// The password of every demo member.
@@ -101,8 +105,10 @@ impl OperatorDb {
         let mut rng = StdRng::seed_from_u64(seed);
         if placement == Placement::Shared {
             self.conn.transaction::<_, anyhow::Error, _>(|conn| {
+                let mut row = NewTenant::at(&tenant_id, slug, &name, &Home::Main);
+                row.plan = SEED_PLAN;
                 diesel::insert_into(tenants::table)
-                    .values(NewTenant::at(&tenant_id, slug, &name, &Home::Main))
+                    .values(row)
                     .execute(conn)?;
                 let scope = TenantScope::new(tenant_id.clone(), Home::Main);
                 let mut tx = TenantTx::enter(conn, &scope)?;
@@ -126,6 +132,7 @@ impl OperatorDb {
         let version = latest_version(self.layout.kind());
         let mut row = NewTenant::at(&tenant_id, slug, &name, &home);
         row.store_version = Some(&version);
+        row.plan = SEED_PLAN;
         let mut store = connect_home(&self.layout, &home, true)?;
         let addresses = store.transaction::<_, anyhow::Error, _>(|conn| {
             diesel::insert_into(tenants::table)

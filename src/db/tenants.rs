@@ -8,7 +8,7 @@ use super::scope::{PlatformTx, TenantScope};
 use super::stores::{Home, StoreName, create_home, drop_home};
 use super::{Db, DbConnection, DbError, DbResult};
 use crate::config::DbKind;
-use crate::domain::{Email, MemberId, Placement, Role, Slug, TenantId};
+use crate::domain::{Email, Limits, MemberId, Placement, Role, Slug, TenantId};
 
 /// A tenant as the request sees it: its scope and what pages show.
 #[derive(Clone, Debug)]
@@ -19,6 +19,8 @@ pub struct Tenant {
     pub slug: Slug,
     /// The organisation's display name.
     pub name: String,
+    /// Its plan's limits, with its own overrides applied.
+    pub limits: std::sync::Arc<Limits>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -30,12 +32,12 @@ struct TenantRow {
     placement: Placement,
     store: Option<String>,
     database_url: Option<String>,
+    plan: String,
 }
 
-impl TryFrom<TenantRow> for Tenant {
-    type Error = diesel::result::Error;
-
-    fn try_from(row: TenantRow) -> Result<Self, Self::Error> {
+impl TenantRow {
+    fn into_tenant(self, limits: Limits) -> QueryResult<Tenant> {
+        let row = self;
         // Only parsed slugs are ever written, so this fails only on a corrupt row.
         let slug = Slug::parse(&row.slug).map_err(|e| {
             diesel::result::Error::DeserializationError(format!("tenants.slug: {e}").into())
@@ -50,6 +52,7 @@ impl TryFrom<TenantRow> for Tenant {
             scope: TenantScope::new(row.id, home),
             slug,
             name: row.name,
+            limits: limits.into(),
         })
     }
 }
@@ -67,6 +70,7 @@ pub(super) struct NewTenant<'a> {
     pub store: Option<&'a str>,
     pub database_url: Option<&'a str>,
     pub store_version: Option<&'a str>,
+    pub plan: &'a str,
 }
 
 impl<'a> NewTenant<'a> {
@@ -83,6 +87,7 @@ impl<'a> NewTenant<'a> {
             store: home.store_name(),
             database_url: home.server(),
             store_version: None,
+            plan: super::plans::FALLBACK_PLAN,
         }
     }
 }
@@ -114,6 +119,8 @@ pub struct NewOrganization {
     pub admin_email: Email,
     /// First admin's argon2id hash.
     pub admin_password_hash: String,
+    /// The plan it starts on (`NEW_TENANT_PLAN`).
+    pub plan: String,
 }
 
 /// The outcome of signup.
@@ -132,13 +139,22 @@ pub enum SignupOutcome {
 impl PlatformTx<'_> {
     /// The tenant at this subdomain, if any.
     pub fn find_tenant_by_slug(&mut self, slug: &str) -> QueryResult<Option<Tenant>> {
-        tenants::table
+        let Some(row) = tenants::table
             .filter(tenants::slug.eq(slug))
             .select(TenantRow::as_select())
             .first(self.conn)
             .optional()?
-            .map(Tenant::try_from)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let limits = super::plans::limits_of(self.conn, &row.id, &row.plan)?;
+        row.into_tenant(limits).map(Some)
+    }
+
+    /// The limits of a tenant on `plan` without overrides (a new tenant's).
+    fn plan_limits(&mut self, plan: &str) -> QueryResult<Limits> {
+        let plan = super::plans::plan_or_fallback(self.conn, plan)?;
+        Ok(super::plans::effective(&plan, &Default::default()))
     }
 
     /// Creates the organisation, its first admin and a hand-off token, all in this
@@ -148,13 +164,11 @@ impl PlatformTx<'_> {
             return Ok(SignupOutcome::SlugTaken);
         }
         let tenant_id = TenantId::generate();
+        let limits = self.plan_limits(&new.plan)?;
+        let mut row = NewTenant::at(&tenant_id, new.slug.as_str(), &new.name, &Home::Main);
+        row.plan = &limits.plan;
         let inserted = diesel::insert_into(tenants::table)
-            .values(NewTenant::at(
-                &tenant_id,
-                new.slug.as_str(),
-                &new.name,
-                &Home::Main,
-            ))
+            .values(row)
             .execute(self.conn);
         match inserted {
             Ok(_) => {}
@@ -173,6 +187,7 @@ impl PlatformTx<'_> {
                 scope,
                 slug: new.slug.clone(),
                 name: new.name.clone(),
+                limits: limits.into(),
             },
             handoff_token,
         })
@@ -316,22 +331,26 @@ impl Db {
         let (dir_id, dir_home, dir_new) = (tenant_id.clone(), home.clone(), new.clone());
         let listed = self
             .platform(move |tx| {
+                let limits = tx.plan_limits(&dir_new.plan)?;
                 let mut row =
                     NewTenant::at(&dir_id, dir_new.slug.as_str(), &dir_new.name, &dir_home);
                 row.store_version = Some(&version);
-                tx.list_tenant_elsewhere(&row, dir_new.admin_email.as_str())
+                row.plan = &limits.plan;
+                let listed = tx.list_tenant_elsewhere(&row, dir_new.admin_email.as_str())?;
+                Ok(listed.then_some(limits))
             })
             .await;
         match listed {
-            Ok(true) => Ok(SignupOutcome::Created {
+            Ok(Some(limits)) => Ok(SignupOutcome::Created {
                 tenant: Tenant {
                     scope,
                     slug: new.slug,
                     name: new.name,
+                    limits: limits.into(),
                 },
                 handoff_token,
             }),
-            Ok(false) => {
+            Ok(None) => {
                 self.discard_home(home).await;
                 Ok(SignupOutcome::SlugTaken)
             }

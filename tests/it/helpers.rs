@@ -386,6 +386,9 @@ pub fn test_config(backend: Backend, dir: &TempDir) -> (Config, Option<PgTestDb>
     config.new_tenant_placement = current_placement(backend);
     // Sign-ups make their store at once; the spare-store test turns this on.
     config.spare_stores = 0;
+    // Tests send many requests and rows to one tenant; the plan tests choose
+    // their own limits.
+    config.new_tenant_plan = "business".to_owned();
     (config, pg)
 }
 
@@ -629,6 +632,7 @@ impl TestApp {
             admin_name: tenant.admin_name.clone(),
             admin_email: tenantry::domain::Email::parse(&tenant.admin_email).unwrap(),
             admin_password_hash: hash,
+            plan: self.config.new_tenant_plan.clone(),
         };
         let created = self.db.create_organization(new, placement).await.unwrap();
         assert!(matches!(

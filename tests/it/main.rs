@@ -22,6 +22,7 @@ mod limits;
 mod moves;
 mod nul;
 mod placements;
+mod plans;
 mod proxies;
 mod races;
 mod rls;

@@ -35,6 +35,7 @@ pub fn tenantry_command(config: &Config, dir: &std::path::Path) -> Command {
         )
         .env("DATA_DIR", &config.data_dir)
         .env("NEW_TENANT_PLACEMENT", config.new_tenant_placement.as_str())
+        .env("NEW_TENANT_PLAN", &config.new_tenant_plan)
         .env(
             "TENANT_CACHE_TTL_SECS",
             config.tenant_cache_ttl.as_secs().to_string(),

@@ -155,6 +155,7 @@ pub(super) async fn create_organization(
         admin_name,
         admin_email,
         admin_password_hash: hash,
+        plan: config.new_tenant_plan.clone(),
     };
     let placement = config.new_tenant_placement;
     match db.create_organization(new, placement).await? {

@@ -10,8 +10,8 @@ use crate::auth::{CsrfForm, CurrentMember, TypedSession};
 use crate::db::companies::{Company, CompanyPage};
 use crate::db::leads::LeadRow;
 use crate::db::{Db, QueryError};
-use crate::domain::CompanyNumber;
 use crate::domain::forms::{CompanyForm, FormErrors};
+use crate::domain::{CompanyNumber, Quota};
 use crate::error::AppResult;
 use crate::http::see_other;
 use crate::render::{PageContext, render};
@@ -125,9 +125,23 @@ pub(super) async fn create_company(
             );
         }
     };
-    let company = db
-        .write(&me.tenant.scope, move |tx| tx.insert_company(&input))
+    let limits = me.tenant.limits.clone();
+    let created = db
+        .write(&me.tenant.scope, move |tx| {
+            if let Err(hit) = tx.check_quota(&limits, Quota::Companies, 1)? {
+                return Ok(Err(hit));
+            }
+            tx.insert_company(&input).map(Ok)
+        })
         .await?;
+    let company = match created {
+        Ok(company) => company,
+        Err(hit) => {
+            let mut errors = FormErrors::default();
+            errors.add("form", hit.to_string());
+            return form_page(&me, &session, StatusCode::FORBIDDEN, form, errors, None);
+        }
+    };
     tracing::info!(company.number = company.number.get(), "company created");
     session.flash("success", "Company created.");
     Ok(see_other(&format!("/companies/{}", company.number)))

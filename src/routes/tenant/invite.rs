@@ -14,7 +14,7 @@ use crate::auth::{CsrfForm, CurrentTenant, TypedSession};
 use crate::db::Db;
 use crate::db::invites::{AcceptOutcome, OpenInvite};
 use crate::db::tenants::Tenant;
-use crate::domain::{check_new_password, parse_name};
+use crate::domain::{Quota, check_new_password, parse_name};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::render::{FormErrors, PageContext, render};
@@ -116,11 +116,28 @@ pub(super) async fn accept_invite(
     };
     let password = form.password;
     let hash = hash_password_off_thread(password).await?;
+    let limits = tenant.limits.clone();
+    let (typed, shown_token, shown_invite) = (name.clone(), token.clone(), invite);
     let outcome = db
         .write(&tenant.scope, move |tx| {
-            tx.accept_invite(&token, &name, &hash)
+            // The invite was sent when there was room; the team may be full now.
+            if let Err(hit) = tx.check_quota(&limits, Quota::Members, 1)? {
+                return Ok(Err(hit));
+            }
+            tx.accept_invite(&token, &name, &hash).map(Ok)
         })
         .await?;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(hit) => {
+            let mut errors = FormErrors::default();
+            errors.add("form", hit.to_string());
+            return render(
+                StatusCode::FORBIDDEN,
+                &page(&session, &tenant, shown_token, &shown_invite, typed, errors),
+            );
+        }
+    };
     match outcome {
         AcceptOutcome::Accepted(member) => {
             tracing::info!(user.id = %member, "invite accepted");

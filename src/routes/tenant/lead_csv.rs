@@ -234,8 +234,19 @@ pub(super) async fn import_leads(
     } = parsed;
     let refused_before = !refused.is_empty();
     let mut outcome = db
-        .import_leads(&me.tenant.scope, rows, refused_before)
+        .import_leads(&me.tenant.scope, rows, refused_before, &me.tenant.limits)
         .await?;
+    if let Some(hit) = outcome.over_quota.take() {
+        // Nothing went in; the message names the limit and the plan.
+        return render(
+            StatusCode::FORBIDDEN,
+            &ImportPage::new(
+                PageContext::app(&session, &me, "leads"),
+                Some(format!("Nothing was imported. {hit}")),
+                None,
+            ),
+        );
+    }
     refused.append(&mut outcome.refused);
     refused.sort_by_key(|r| r.0);
     tracing::info!(

@@ -11,7 +11,9 @@ use crate::db::companies::MAX_COMPANY_CHOICES;
 use crate::db::leads::Lead;
 use crate::db::{Db, QueryError};
 use crate::domain::forms::{FormErrors, LeadForm, LeadRefusal};
-use crate::domain::{CompanyNumber, LeadNumber, LeadStatus, MemberId, format_money};
+use crate::domain::{
+    CompanyNumber, LeadNumber, LeadStatus, MemberId, Quota, QuotaHit, format_money,
+};
 use crate::error::AppResult;
 use crate::http::see_other;
 use crate::render::{PageContext, render};
@@ -77,6 +79,18 @@ impl FormView {
             form,
             errors,
             number,
+        }
+    }
+
+    /// The form shown again because a quota is reached (403): nothing was saved.
+    fn over_quota(form: LeadForm, hit: &QuotaHit) -> Self {
+        let mut errors = FormErrors::default();
+        errors.add("form", hit.to_string());
+        Self {
+            status: StatusCode::FORBIDDEN,
+            form,
+            errors,
+            number: None,
         }
     }
 
@@ -160,8 +174,16 @@ pub(super) async fn create_lead(
         }
     };
     let actor = me.member.id.clone();
+    let limits = me.tenant.limits.clone();
     let created = db
-        .write(&me.tenant.scope, move |tx| tx.create_lead(&input, &actor))
+        .write(&me.tenant.scope, move |tx| {
+            // Counted under the tenant's write lock: two requests cannot both
+            // take the last free slot.
+            if let Err(hit) = tx.check_quota(&limits, Quota::Leads, 1)? {
+                return Ok(Err(Err(hit)));
+            }
+            Ok(tx.create_lead(&input, &actor)?.map_err(Ok))
+        })
         .await?;
     match created {
         Ok(lead) => {
@@ -169,8 +191,12 @@ pub(super) async fn create_lead(
             session.flash("success", "Lead created.");
             Ok(see_other(&format!("/leads/{}", lead.number)))
         }
-        Err(refusal) => {
+        Err(Ok(refusal)) => {
             let view = FormView::invalid(form, refusal.to_errors(), None);
+            form_page(&db, &me, &session, view).await
+        }
+        Err(Err(hit)) => {
+            let view = FormView::over_quota(form, &hit);
             form_page(&db, &me, &session, view).await
         }
     }

@@ -13,6 +13,7 @@ mod leads;
 mod password;
 mod settings;
 mod team;
+mod usage;
 
 use actix_web::web;
 
@@ -75,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/settings", web::get().to(settings::settings_form))
         .route("/settings", web::post().to(settings::update_settings))
+        .route("/settings/usage", web::get().to(usage::show_usage))
         .route(
             "/settings/export.zip",
             web::get().to(export_zip::export_workspace),

@@ -16,7 +16,7 @@ use crate::db::Db;
 use crate::db::outbox::TenantMail;
 use crate::db::tenants::Tenant;
 use crate::db::tokens::TokenPurpose;
-use crate::domain::{Email, check_new_password};
+use crate::domain::{Email, Quota, check_new_password};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::mail::{MailWaker, reset_mail};
@@ -102,17 +102,38 @@ pub(super) async fn send_password_reset(
     };
     limits.check_key(Limited::MailAddress, email.as_str())?;
     let mail = reset_mail(&config, &tenant, &email)?;
+    let quotas = tenant.limits.clone();
     let queued = db
         .write(&tenant.scope, move |tx| {
+            // Checked before the address is looked up: the answer says nothing
+            // of whether it belongs to a member.
+            if let Err(hit) = tx.check_quota(&quotas, Quota::MailsPerDay, 1)? {
+                return Ok(Err(hit));
+            }
             match tx.find_credentials_by_email(&email)? {
                 Some(c) if c.member.active => {
                     tx.enqueue_mail(&TenantMail::PasswordReset(c.member.id), &mail)?;
-                    Ok(true)
+                    Ok(Ok(true))
                 }
-                _ => Ok(false),
+                _ => Ok(Ok(false)),
             }
         })
         .await?;
+    let queued = match queued {
+        Ok(queued) => queued,
+        Err(hit) => {
+            let mut errors = FormErrors::default();
+            errors.add("email", hit.to_string());
+            return render(
+                StatusCode::FORBIDDEN,
+                &ForgotPage {
+                    ctx: PageContext::tenant_public(&session, &tenant.name),
+                    email: form.email.trim().chars().take(254).collect(),
+                    errors,
+                },
+            );
+        }
+    };
     if queued {
         waker.wake();
     }

@@ -17,7 +17,7 @@ use crate::db::Db;
 use crate::db::invites::{InviteCheck, PendingInvite};
 use crate::db::team::MemberChange;
 use crate::db::users::Member;
-use crate::domain::{Email, InviteId, MailStatus, MemberId, Role};
+use crate::domain::{Email, InviteId, MailStatus, MemberId, Quota, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::mail::{MailWaker, invite_mail};
@@ -72,7 +72,7 @@ struct TeamPage {
     email: String,
     role: String,
     errors: FormErrors,
-    alert: Option<&'static str>,
+    alert: Option<String>,
 }
 
 fn member_view(m: Member, me: &MemberId) -> MemberView {
@@ -117,7 +117,7 @@ struct Shown {
     email: String,
     role: String,
     errors: FormErrors,
-    alert: Option<&'static str>,
+    alert: Option<String>,
 }
 
 impl Default for Shown {
@@ -210,16 +210,31 @@ pub(super) async fn create_invite(
     };
     let mail = invite_mail(&config, &me.tenant, &me.member.name, &email, role)?;
     let inviter = me.member.id.clone();
+    let quotas = me.tenant.limits.clone();
     let check = db
         .write(&me.tenant.scope, move |tx| {
+            for (quota, wanted) in [(Quota::Members, 1), (Quota::MailsPerDay, 1)] {
+                if let Err(hit) = tx.check_quota(&quotas, quota, wanted)? {
+                    return Ok(Err(hit));
+                }
+            }
             let check = tx.check_invitable(&email)?;
             if check == InviteCheck::Free {
                 let invite = tx.create_invite(&email, role, &inviter)?;
                 tx.queue_invite_mail(&invite, &mail)?;
             }
-            Ok(check)
+            Ok(Ok(check))
         })
         .await?;
+    let check = match check {
+        Ok(check) => check,
+        Err(hit) => {
+            let mut shown = invalid(FormErrors::default());
+            shown.status = StatusCode::FORBIDDEN;
+            shown.alert = Some(hit.to_string());
+            return team_page(&db, &me, &session, shown).await;
+        }
+    };
     match check {
         InviteCheck::Free => {
             waker.wake();
@@ -327,7 +342,7 @@ pub(super) async fn change_member_role(
             errors.add("role", e);
             let shown = Shown {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
-                alert: Some("Choose admin or member."),
+                alert: Some("Choose admin or member.".to_owned()),
                 errors,
                 ..Shown::default()
             };
@@ -379,7 +394,7 @@ async fn member_change_answer(
         MemberChange::LastAdmin => {
             let shown = Shown {
                 status: StatusCode::CONFLICT,
-                alert: Some(LAST_ADMIN),
+                alert: Some(LAST_ADMIN.to_owned()),
                 ..Shown::default()
             };
             team_page(db, me, session, shown).await

@@ -1,0 +1,3 @@
+DROP TABLE tenant_usage;
+ALTER TABLE tenants DROP COLUMN limits;
+DROP TABLE plans;
