@@ -33,6 +33,13 @@ use crate::domain::TenantId;
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
+/// How long a request past the budget waits before its 429.
+pub const REFUSAL_DELAY: Duration = Duration::from_millis(100);
+
+/// Marks a request refused for its tenant's budget (the request log skips it).
+#[derive(Clone, Copy, Debug)]
+pub struct Refused;
+
 /// Tenants whose budget is kept at once.
 pub const CAPACITY: u64 = 100_000;
 /// A tenant without requests for this long is forgotten (its budget is full again
@@ -47,6 +54,7 @@ struct Entry {
     limiter: Limiter,
     scope: TenantScope,
     requests: AtomicI64,
+    refused: AtomicI64,
     sized_at: Mutex<Option<Instant>>,
 }
 
@@ -59,6 +67,7 @@ impl Entry {
                 .with_middleware::<StateInformationMiddleware>(),
             scope,
             requests: AtomicI64::new(0),
+            refused: AtomicI64::new(0),
             sized_at: Mutex::new(None),
         }
     }
@@ -188,6 +197,7 @@ impl TenantBudgets {
                 })
             }
             Err(not_until) => {
+                entry.refused.fetch_add(1, Ordering::Relaxed);
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 Err(OverBudget {
                     limit,
@@ -219,6 +229,10 @@ impl TenantBudgets {
         let now = Instant::now();
         for (id, entry) in self.entries.iter() {
             let delta = entry.take();
+            let refused = entry.refused.swap(0, Ordering::Relaxed);
+            if refused > 0 {
+                tracing::warn!(tenant.id = %id.as_str(), refused, "requests refused past the tenant's budget");
+            }
             let measure = match entry.sized_at.lock() {
                 Ok(mut at) if at.is_none_or(|t| now.duration_since(t) >= SIZES_EVERY) => {
                     *at = Some(now);

@@ -215,15 +215,16 @@ impl ResponseError for AppError {
                 .insert_header((header::LOCATION, location))
                 .finish();
         }
-        if let AppError::OverBudget { .. } = self {
-            // A tenant at its limit may send thousands of these: not one log line each.
-        } else if let AppError::WorkspaceMoving { .. } = self {
+        if let AppError::WorkspaceMoving { .. } = self {
             // Expected while an operator moves the tenant; the move reports it.
             tracing::info!(error = %self, "write refused while the workspace moves");
         } else if status.is_server_error() {
             tracing::error!(error = %error_chain(self), "request failed");
         } else {
             tracing::debug!(error = %self, status = status.as_u16(), "request refused");
+        }
+        if let AppError::OverBudget { retry_after, limit } = self {
+            return over_budget_response(*retry_after, *limit);
         }
         let (title, message) = self.page();
         let mut page = ErrorPage::new(status, title, message);
@@ -246,16 +247,38 @@ impl ResponseError for AppError {
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
-        if let AppError::OverBudget { retry_after, limit } = self {
-            let state = crate::budget::Allowance {
-                limit: *limit,
-                remaining: 0,
-                reset: *retry_after,
-            };
-            crate::budget::set_headers(response.headers_mut(), &state);
-        }
         response
     }
+}
+
+/// The answer past a tenant's budget: the same page every time, rendered once, so
+/// that a tenant at its limit costs as little as the check itself.
+fn over_budget_response(retry_after: u64, limit: u32) -> HttpResponse {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let html = PAGE.get_or_init(|| {
+        let error = AppError::OverBudget {
+            retry_after: 1,
+            limit: 1,
+        };
+        let (title, message) = error.page();
+        ErrorPage::new(StatusCode::TOO_MANY_REQUESTS, title, message)
+            .render()
+            .unwrap_or_else(|_| title.to_owned())
+    });
+    let mut response = HttpResponse::build(StatusCode::TOO_MANY_REQUESTS)
+        .content_type(ContentType::html())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(actix_web::web::Bytes::from_static(html.as_bytes()));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    let state = crate::budget::Allowance {
+        limit,
+        remaining: 0,
+        reset: retry_after,
+    };
+    crate::budget::set_headers(response.headers_mut(), &state);
+    response
 }
 
 /// An HTML response with the headers every page has (pages are never cached).

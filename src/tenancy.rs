@@ -178,6 +178,14 @@ pub async fn resolve_site(
             Ok(response.map_into_left_body())
         }
         Err(refusal) => {
+            if let AppError::OverBudget { .. } = refusal {
+                // Not one log line each (the usage flush logs a count per tenant),
+                // and a short wait before the answer: a client that ignores
+                // `Retry-After` and asks again at once is slowed down, at the cost
+                // of a timer, not of CPU.
+                req.extensions_mut().insert(crate::budget::Refused);
+                tokio::time::sleep(crate::budget::REFUSAL_DELAY).await;
+            }
             let response = refusal.error_response();
             Ok(req.into_response(response).map_into_right_body())
         }
