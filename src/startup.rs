@@ -45,9 +45,8 @@ impl Application {
             tracing::info!(count = applied, "applied database migrations");
         }
         let db = Db::connect(&config)?;
-        if db.kind() == DbKind::Postgres {
-            crate::db::check_isolation(&db).await?;
-        }
+        // PostgreSQL: row-level security and grants; SQLite: the append-only triggers.
+        crate::db::check_isolation(&db).await?;
         let stores_ready = prepare_stores(&db).await?;
         let listener = TcpListener::bind((config.host.as_str(), config.port)).with_context(|| {
             format!(

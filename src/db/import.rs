@@ -15,6 +15,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
+use super::audit::NewAuditEvent;
 use super::companies::lock_numbers;
 use super::schema::{companies, import_staging, leads};
 use super::scope::{TenantScope, TenantTx};
@@ -266,6 +267,7 @@ impl Db {
         scope: &TenantScope,
         rows: Vec<ImportRow>,
         refused_before: bool,
+        audit: NewAuditEvent,
     ) -> DbResult<ImportOutcome> {
         let (rows, owners) = self
             .read(scope, move |tx| {
@@ -285,7 +287,9 @@ impl Db {
         };
         let import_id = uuid::Uuid::new_v4().to_string();
         let staged: Vec<(ImportRow, Option<MemberId>)> = rows.into_iter().zip(owners).collect();
-        let outcome = self.stage_and_publish(scope, &import_id, staged).await;
+        let outcome = self
+            .stage_and_publish(scope, &import_id, staged, audit)
+            .await;
         if outcome.is_err() {
             let id = import_id.clone();
             if let Err(e) = self.write(scope, move |tx| tx.discard_staged(&id)).await {
@@ -300,6 +304,7 @@ impl Db {
         scope: &TenantScope,
         import_id: &str,
         rows: Vec<(ImportRow, Option<MemberId>)>,
+        audit: NewAuditEvent,
     ) -> DbResult<ImportOutcome> {
         let id = import_id.to_owned();
         self.write(scope, move |tx| tx.discard_staged(&id)).await?;
@@ -314,8 +319,16 @@ impl Db {
             rows = rest;
         }
         let id = import_id.to_owned();
-        let (imported, companies_created) =
-            self.write(scope, move |tx| tx.publish_staged(&id)).await?;
+        let (imported, companies_created) = self
+            .write(scope, move |tx| {
+                let (imported, companies) = tx.publish_staged(&id)?;
+                // Recorded with what it records: the publish step.
+                tx.record_audit(&audit.detail(format!(
+                    "{{\"leads\":{imported},\"companies_created\":{companies}}}"
+                )))?;
+                Ok((imported, companies))
+            })
+            .await?;
         Ok(ImportOutcome {
             imported,
             companies_created,

@@ -12,8 +12,10 @@ use serde::Deserialize;
 use crate::auth::password::hash_password_off_thread;
 use crate::auth::{CsrfForm, CurrentTenant, TypedSession};
 use crate::db::Db;
+use crate::db::audit::NewAuditEvent;
 use crate::db::invites::{AcceptOutcome, OpenInvite};
 use crate::db::tenants::Tenant;
+use crate::domain::AuditAction;
 use crate::domain::{check_new_password, parse_name};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
@@ -116,15 +118,24 @@ pub(super) async fn accept_invite(
     };
     let password = form.password;
     let hash = hash_password_off_thread(password).await?;
+    let meta = crate::client::meta_of_request(&req);
     let outcome = db
         .write(&tenant.scope, move |tx| {
-            tx.accept_invite(&token, &name, &hash)
+            let outcome = tx.accept_invite(&token, &name, &hash)?;
+            if let AcceptOutcome::Accepted(member) = &outcome {
+                let actor = tx.member_actor(member)?;
+                let target = format!("member {}", actor.label());
+                tx.record_audit(
+                    &NewAuditEvent::new(actor, AuditAction::InviteAccepted, &meta).target(target),
+                )?;
+            }
+            Ok(outcome)
         })
         .await?;
     match outcome {
         AcceptOutcome::Accepted(member) => {
             tracing::info!(user.id = %member, "invite accepted");
-            crate::auth::start_session(&db, &session, &tenant, member, &req).await?;
+            crate::auth::start_session(&db, &session, &tenant, member, &req, None).await?;
             session.flash("success", format!("Welcome to {}.", tenant.name));
             Ok(see_other("/"))
         }
