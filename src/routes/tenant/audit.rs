@@ -19,6 +19,29 @@ use crate::domain::{ActorKind, AuditAction, MemberId};
 use crate::error::{AppError, AppResult};
 use crate::render::{PageContext, render};
 
+/// Records that a download (a read) happened, in a small write of its own
+/// before the first byte. While a move pauses the tenant's writes, reads go on
+/// (SPEC, `tenants move`): the download is then served and the missing entry
+/// is logged instead, rather than answering 503.
+pub(super) async fn record_download(
+    db: &Db,
+    scope: &crate::db::TenantScope,
+    event: crate::db::audit::NewAuditEvent,
+) -> AppResult<()> {
+    let action = event.action;
+    match db.write(scope, move |tx| tx.record_audit(&event)).await {
+        Ok(()) => Ok(()),
+        Err(crate::db::DbError::WritesPaused) => {
+            tracing::warn!(
+                audit.action = action.as_str(),
+                "a download was not recorded in the audit log: the tenant's writes are paused"
+            );
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Entries per page.
 pub(super) const AUDIT_PAGE_SIZE: i64 = 50;
 /// Entries read per query while exporting.

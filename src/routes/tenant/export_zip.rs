@@ -589,8 +589,7 @@ pub(super) async fn export_workspace(
     // is cut short; the zip's `audit.csv` lists this entry too.
     let event = NewAuditEvent::new(actor_of(&me.member), AuditAction::WorkspaceExported, &meta)
         .target("workspace export.zip");
-    db.write(&me.tenant.scope, move |tx| tx.record_audit(&event))
-        .await?;
+    super::audit::record_download(&db, &me.tenant.scope, event).await?;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("no runtime")))?;
     let about = About {

@@ -81,8 +81,7 @@ pub(super) async fn export_leads(
     // write is what the log needs of it.
     let event =
         NewAuditEvent::new(actor_of(&me.member), AuditAction::LeadsExported, &meta).target("leads");
-    db.write(&me.tenant.scope, move |tx| tx.record_audit(&event))
-        .await?;
+    super::audit::record_download(&db, &me.tenant.scope, event).await?;
     let state = ExportState {
         db: db.get_ref().clone(),
         me,
