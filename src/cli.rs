@@ -362,6 +362,17 @@ fn import_tenant(
     let imported = crate::bundle::import_tenant(layout, file, slug, placement, &mut bar);
     bar.finish();
     let imported = imported?;
+    OperatorDb::connect(layout)?.record_tenant_operation(
+        &imported.slug,
+        crate::domain::AuditAction::TenantImported,
+        Some(format!(
+            "from {} ({} {}): {}",
+            file.file_name().unwrap_or_default().to_string_lossy(),
+            imported.manifest.engine,
+            imported.manifest.tenant.placement,
+            per_table(&imported.restored.rows)
+        )),
+    )?;
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     println!(
         "restored `{}` (tenant {}, exported from {} {}) from {} ({:.1} KiB) into {}: {}",
@@ -478,7 +489,14 @@ fn move_tenant(
             );
             println!("dry run: nothing changed");
         }
-        MoveOutcome::Moved(report) => print_move_report(&report),
+        MoveOutcome::Moved(report) => {
+            operator.record_tenant_operation(
+                &report.slug,
+                crate::domain::AuditAction::TenantMoved,
+                serde_json::to_string(&report).ok(),
+            )?;
+            print_move_report(&report)
+        }
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use ipnet::IpNet;
 
 use crate::config::Config;
+use crate::domain::RequestMeta;
 
 /// The header a trusted proxy appends its client to.
 const FORWARDED_FOR: &str = "x-forwarded-for";
@@ -74,6 +75,27 @@ impl FromRequest for ClientAddr {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(Ok(of_request(req)))
+    }
+}
+
+/// What the audit log keeps of a request: its client address and request id.
+pub fn meta_of_request(req: &HttpRequest) -> RequestMeta {
+    use actix_web::HttpMessage;
+    RequestMeta {
+        client_ip: of_request(req).0.map(|ip| ip.to_string()),
+        request_id: req
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string),
+    }
+}
+
+impl FromRequest for RequestMeta {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(meta_of_request(req)))
     }
 }
 

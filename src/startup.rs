@@ -47,9 +47,8 @@ impl Application {
             tracing::info!(count = applied, "applied database migrations");
         }
         let db = Db::connect(&config)?;
-        if db.kind() == DbKind::Postgres {
-            crate::db::check_isolation(&db).await?;
-        }
+        // PostgreSQL: row-level security and grants; SQLite: the append-only triggers.
+        crate::db::check_isolation(&db).await?;
         let plan = config.new_tenant_plan.clone();
         if !db.platform_read(move |tx| tx.plan_exists(&plan)).await? {
             anyhow::bail!(

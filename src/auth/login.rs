@@ -7,9 +7,10 @@ use actix_web::http::header;
 use super::TypedSession;
 use super::session::{LOGIN_TOKEN_BYTES, SESSION_MAX_AGE_SECS};
 use crate::db::Db;
+use crate::db::audit::{NewAuditEvent, actor_of};
 use crate::db::sessions::NewSession;
 use crate::db::tenants::Tenant;
-use crate::domain::MemberId;
+use crate::domain::{AuditAction, MemberId, RequestMeta};
 use crate::error::AppResult;
 use crate::secret::{hash_token, random_token};
 
@@ -30,13 +31,15 @@ fn user_agent(req: &HttpRequest) -> String {
 }
 
 /// Logs `member` in on `tenant`'s host: a new session record (device, client
-/// address, expiry), and its token in a renewed cookie.
+/// address, expiry), and its token in a renewed cookie. `audit`, if given (a
+/// log-in), is recorded in the same transaction as the session.
 pub async fn start_session(
     db: &Db,
     session: &TypedSession,
     tenant: &Tenant,
     member: MemberId,
     req: &HttpRequest,
+    audit: Option<NewAuditEvent>,
 ) -> AppResult<()> {
     let token = random_token(LOGIN_TOKEN_BYTES);
     let token_hash = hash_token(&token);
@@ -56,7 +59,11 @@ pub async fn start_session(
             user_agent: &user_agent,
             client_addr: &client_addr,
             expires_at,
-        })
+        })?;
+        if let Some(event) = &audit {
+            tx.record_audit(event)?;
+        }
+        Ok(())
     })
     .await?;
     session.log_in(&tenant.scope, &token)?;
@@ -64,12 +71,27 @@ pub async fn start_session(
 }
 
 /// Logs out: the session record is deleted, so a copy of the cookie is worth
-/// nothing either, and the cookie forgets the log-in.
-pub async fn end_session(db: &Db, session: &TypedSession, tenant: &Tenant) -> AppResult<()> {
+/// nothing either, and the cookie forgets the log-in. A session that was live
+/// leaves a `logout` entry in the audit log, in the same transaction.
+pub async fn end_session(
+    db: &Db,
+    session: &TypedSession,
+    tenant: &Tenant,
+    meta: RequestMeta,
+) -> AppResult<()> {
     if let Some(token) = session.login_token(&tenant.scope) {
         let token_hash = hash_token(&token);
         db.write(&tenant.scope, move |tx| {
-            tx.delete_session_by_token(&token_hash)
+            let live = tx.find_session_member(&token_hash)?;
+            tx.delete_session_by_token(&token_hash)?;
+            if let Some(live) = live {
+                tx.record_audit(&NewAuditEvent::new(
+                    actor_of(&live.member),
+                    AuditAction::Logout,
+                    &meta,
+                ))?;
+            }
+            Ok(())
         })
         .await?;
     }

@@ -3,7 +3,7 @@
 use crate::db::OperatorDb;
 use crate::db::plans::{Overrides, TenantUsage};
 use crate::db::stores::StoreLayout;
-use crate::domain::{Limits, Quota, TenantId, group_thousands};
+use crate::domain::{AuditAction, Limits, Quota, TenantId, group_thousands};
 
 /// How usage is printed.
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
@@ -64,6 +64,8 @@ pub fn set_plan(layout: &StoreLayout, slug: &str, plan: &str) -> anyhow::Result<
         anyhow::bail!("no plan `{plan}`; the plans are: {}", names.join(", "));
     }
     let (_, after) = db.limits(&id)?;
+    let detail = serde_json::json!({ "from": before.plan, "to": after.plan }).to_string();
+    db.record_tenant_operation(slug, AuditAction::TenantPlanChanged, Some(detail))?;
     println!("`{slug}`: plan {} -> {}", before.plan, after.plan);
     print_limits(&after);
     println!("servers apply it within TENANT_CACHE_TTL_SECS");
@@ -107,6 +109,8 @@ pub fn set_limits(layout: &StoreLayout, slug: &str, flags: &LimitFlags) -> anyho
     }
     if next != current {
         db.set_overrides(&id, &next)?;
+        let detail = next.to_stored().unwrap_or_else(|| "{}".to_owned());
+        db.record_tenant_operation(slug, AuditAction::TenantLimitsChanged, Some(detail))?;
     }
     let (overrides, limits) = db.limits(&id)?;
     if next == current {

@@ -35,8 +35,8 @@ use super::leads::Lead;
 use super::migrate::{latest_version, migrate_home};
 use super::operator::OperatorDb;
 use super::schema::{
-    auth_tokens, companies, invites, lead_activities, leads, member_directory, notes, outbox,
-    sessions, tenants, users,
+    audit_log, auth_tokens, companies, invites, lead_activities, leads, member_directory, notes,
+    outbox, sessions, tenants, users,
 };
 use super::scope::{TenantScope, TenantTx};
 use super::stores::{Home, StoreLayout, connect_home, create_home, drop_home};
@@ -47,13 +47,14 @@ use crate::domain::spreadsheet::csv_safe;
 use crate::domain::{LeadNumber, Placement, TenantId};
 
 /// The tables a bundle holds, parents before children (the order of import).
-pub const BUNDLE_TABLES: [&str; 6] = [
+pub const BUNDLE_TABLES: [&str; 7] = [
     "users",
     "companies",
     "leads",
     "invites",
     "notes",
     "lead_activities",
+    "audit_log",
 ];
 
 /// Rows read per query while exporting.
@@ -295,6 +296,20 @@ records! {
         to_status: String,
         created_at: NaiveDateTime,
     }
+    /// An audit log entry, as it was written: bundles and moves carry the log
+    /// whole (restoring inserts, which the log allows; nothing updates it).
+    AuditRecord => audit_log {
+        seq: i64,
+        at: NaiveDateTime,
+        actor_kind: String,
+        actor_id: Option<String>,
+        actor_label: String,
+        action: String,
+        target: Option<String>,
+        detail: Option<String>,
+        client_ip: Option<String>,
+        request_id: Option<String>,
+    }
     /// A log-in session (only its token's SHA-256): moves carry it, bundles never.
     SessionRecord => sessions {
         user_id: String,
@@ -376,6 +391,7 @@ fn write_tables(
         write_table::<InviteRecord>(conn, t, sink)?,
         write_table::<NoteRecord>(conn, t, sink)?,
         write_table::<ActivityRecord>(conn, t, sink)?,
+        write_table::<AuditRecord>(conn, t, sink)?,
     ])
 }
 
@@ -400,6 +416,7 @@ fn count_tables(
         ("invites", count!(invites)),
         ("notes", count!(notes)),
         ("lead_activities", count!(lead_activities)),
+        ("audit_log", count!(audit_log)),
     ])
 }
 
@@ -773,6 +790,7 @@ fn write_rows(
     restore!("invites", invites, InviteRecord);
     restore!("notes", notes, NoteRecord);
     restore!("lead_activities", lead_activities, ActivityRecord);
+    restore!("audit_log", audit_log, AuditRecord);
     list_members(conn, tenant, &active)?;
     Ok((rows, active))
 }

@@ -11,6 +11,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 
+use super::audit::with_deletes_allowed;
 use super::operator::OperatorDb;
 use super::schema::{mail_due, member_directory, tenants};
 use super::stores::{Home, connect_home, drop_home, set_search_path};
@@ -20,6 +21,7 @@ use crate::domain::{Placement, TenantId};
 /// The tables that hold a tenant's rows, children before parents, so that deleting
 /// in this order never trips a foreign key.
 pub const ERASE_ORDER: &[&str] = &[
+    "audit_log",
     "mail_queue",
     "outbox",
     "lead_activities",
@@ -108,10 +110,12 @@ fn delete_rows(conn: &mut DbConnection, tenant: &TenantId, home: &Home) -> anyho
         for table in ERASE_ORDER {
             let query = diesel::sql_query(format!("DELETE FROM {table} WHERE tenant_id = $1"))
                 .bind::<Text, _>(tenant.as_str());
-            match &mut *conn {
-                DbConnection::Postgresql(c) => query.execute(c)?,
-                DbConnection::Sqlite(c) => query.execute(c)?,
-            };
+            // The audit log is append-only; erasing a tenant is the one
+            // exception, and on SQLite lifts its trigger inside this transaction.
+            with_deletes_allowed(conn, table, |conn| match &mut *conn {
+                DbConnection::Postgresql(c) => query.execute(c),
+                DbConnection::Sqlite(c) => query.execute(c),
+            })?;
         }
         Ok::<_, super::QueryError>(())
     })?;

@@ -15,6 +15,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
+use super::audit::NewAuditEvent;
 use super::companies::lock_numbers;
 use super::schema::{companies, import_staging, leads};
 use super::scope::{TenantScope, TenantTx};
@@ -292,6 +293,7 @@ impl Db {
         rows: Vec<ImportRow>,
         refused_before: bool,
         limits: &Limits,
+        audit: NewAuditEvent,
     ) -> DbResult<ImportOutcome> {
         if let Err(hit) = limits.check(
             Quota::ImportRows,
@@ -322,7 +324,7 @@ impl Db {
         let import_id = uuid::Uuid::new_v4().to_string();
         let staged: Vec<(ImportRow, Option<MemberId>)> = rows.into_iter().zip(owners).collect();
         let outcome = self
-            .stage_and_publish(scope, &import_id, staged, limits.clone())
+            .stage_and_publish(scope, &import_id, staged, limits.clone(), audit)
             .await;
         if !matches!(&outcome, Ok(o) if o.over_quota.is_none()) {
             let id = import_id.clone();
@@ -339,6 +341,7 @@ impl Db {
         import_id: &str,
         rows: Vec<(ImportRow, Option<MemberId>)>,
         limits: Limits,
+        audit: NewAuditEvent,
     ) -> DbResult<ImportOutcome> {
         let id = import_id.to_owned();
         self.write(scope, move |tx| tx.discard_staged(&id)).await?;
@@ -354,7 +357,16 @@ impl Db {
         }
         let id = import_id.to_owned();
         let published = self
-            .write(scope, move |tx| tx.publish_staged(&id, &limits))
+            .write(scope, move |tx| {
+                let published = tx.publish_staged(&id, &limits)?;
+                if let Ok((imported, companies)) = published {
+                    // Recorded with what it records: the publish step.
+                    tx.record_audit(&audit.detail(format!(
+                        "{{\"leads\":{imported},\"companies_created\":{companies}}}"
+                    )))?;
+                }
+                Ok(published)
+            })
             .await?;
         Ok(match published {
             Ok((imported, companies_created)) => ImportOutcome {

@@ -6,7 +6,9 @@ use anyhow::bail;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::schema::{CROSS_TENANT_INDEX_TABLES, PLATFORM_TABLE_PRIVILEGES, TENANT_TABLES};
+use super::schema::{
+    APPEND_ONLY_TABLES, CROSS_TENANT_INDEX_TABLES, PLATFORM_TABLE_PRIVILEGES, TENANT_TABLES,
+};
 use super::stores::{Home, set_search_path};
 use super::{Db, DbConnection, TxMode, in_transaction};
 
@@ -76,11 +78,9 @@ const NEVER_GRANTED: &[&str] = &["TRUNCATE", "REFERENCES", "TRIGGER"];
 /// on `app.tenant_id`. Returns a one-line reason on the first failure.
 pub async fn check_isolation(db: &Db) -> anyhow::Result<()> {
     let problems = db
-        .with_conn(|conn| {
-            let DbConnection::Postgresql(pg) = conn else {
-                return Ok(Vec::new());
-            };
-            isolation_problems(pg)
+        .with_conn(|conn| match conn {
+            DbConnection::Postgresql(pg) => isolation_problems(pg),
+            DbConnection::Sqlite(c) => sqlite_problems(c),
         })
         .await
         .map_err(|e| anyhow::Error::new(e).context("could not check row-level security"))?;
@@ -125,9 +125,43 @@ pub(super) fn home_problem(conn: &mut DbConnection, home: &Home) -> QueryResult<
         }
         match conn {
             DbConnection::Postgresql(pg) => Ok(isolation_problems(pg)?.into_iter().next()),
-            DbConnection::Sqlite(_) => Ok(None),
+            DbConnection::Sqlite(c) => Ok(sqlite_problems(c)?.into_iter().next()),
         }
     })
+}
+
+/// The privileges the app's role may hold on an append-only table.
+const APPEND_ONLY_PRIVILEGES: &[&str] = &["SELECT", "INSERT"];
+
+/// SQLite has no roles: what keeps an append-only table so is its pair of
+/// triggers that refuse `UPDATE` and `DELETE`. A file without them (an old
+/// copy, someone's hand-made fix) is refused.
+pub fn sqlite_problems(c: &mut SqliteConnection) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut problems = Vec::new();
+    for table in APPEND_ONLY_TABLES {
+        for (what, trigger) in [
+            ("UPDATE", format!("{table}_no_update")),
+            ("DELETE", format!("{table}_no_delete")),
+        ] {
+            let found: Found = diesel::sql_query(
+                "SELECT count(*) AS n FROM sqlite_master                  WHERE type = 'trigger' AND name = $1 AND tbl_name = $2",
+            )
+            .bind::<Text, _>(&trigger)
+            .bind::<Text, _>(*table)
+            .get_result(c)?;
+            if found.n == 0 {
+                problems.push(format!(
+                    "table `{table}` is append-only but its trigger `{trigger}` that refuses {what} is missing; run `tenantry migrate` or restore it"
+                ));
+            }
+        }
+    }
+    Ok(problems)
 }
 
 /// Every isolation problem found, as one-line sentences.
@@ -287,6 +321,9 @@ fn grant_problems(pg: &mut PgConnection) -> QueryResult<Vec<String>> {
             .find(|(table, _)| *table == g.table_name)
         {
             Some((_, allowed)) => allowed.contains(&g.privilege.as_str()),
+            None if APPEND_ONLY_TABLES.contains(&g.table_name.as_str()) => {
+                APPEND_ONLY_PRIVILEGES.contains(&g.privilege.as_str())
+            }
             None => !NEVER_GRANTED.contains(&g.privilege.as_str()),
         };
         if !allowed {

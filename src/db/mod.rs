@@ -22,6 +22,7 @@
 //! connection is taken inside that closure because `Pool::get` blocks too, and is
 //! never held across an `.await`.
 
+pub mod audit;
 pub mod bundle;
 pub mod companies;
 pub mod erase;
@@ -59,7 +60,7 @@ use diesel::r2d2::{self, CustomizeConnection, ManageConnection, Pool};
 
 pub use diesel::result::{Error as QueryError, QueryResult};
 pub use index_copy::MailDue;
-pub use isolation::{check_isolation, isolation_problems};
+pub use isolation::{check_isolation, isolation_problems, sqlite_problems};
 pub use migrate::{revert_all_migrations, revert_last_migration, run_migrations};
 pub use operator::{
     HomeEntry, HomeMigration, OperatorDb, TenantSummary, migrate_homes, migrate_one,

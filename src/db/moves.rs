@@ -41,9 +41,10 @@ use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::audit::with_deletes_allowed;
 use super::bundle::{
-    ActivityRecord, CompanyRecord, InviteRecord, LeadRecord, NoteRecord, OutboxRecord, Record,
-    SessionRecord, TokenRecord, UserRecord, hex,
+    ActivityRecord, AuditRecord, CompanyRecord, InviteRecord, LeadRecord, NoteRecord, OutboxRecord,
+    Record, SessionRecord, TokenRecord, UserRecord, hex,
 };
 use super::erase::enter;
 use super::migrate::{latest_version, migrate_home};
@@ -58,7 +59,7 @@ use crate::domain::{Placement, TenantId, WriteState};
 /// deletes go the other way). Beyond a bundle's: sessions, so nobody is logged
 /// out, pending links, and the outbox, so no mail is lost. Staged imports are
 /// work in flight and stay behind.
-pub const MOVE_TABLES: [&str; 9] = [
+pub const MOVE_TABLES: [&str; 10] = [
     "users",
     "companies",
     "leads",
@@ -68,12 +69,14 @@ pub const MOVE_TABLES: [&str; 9] = [
     "sessions",
     "auth_tokens",
     "outbox",
+    "audit_log",
 ];
 
 /// Tables of the tenant in a store that are removed with the source (children
 /// first); the main database's `member_directory` is kept, being the index of
 /// a tenant placed elsewhere.
-const SOURCE_ROWS: [&str; 11] = [
+const SOURCE_ROWS: [&str; 12] = [
+    "audit_log",
     "mail_queue",
     "outbox",
     "lead_activities",
@@ -638,6 +641,7 @@ fn diff_tables(
         diff_table::<SessionRecord>(src, dst, tenant)?,
         diff_table::<TokenRecord>(src, dst, tenant)?,
         diff_table::<OutboxRecord>(src, dst, tenant)?,
+        diff_table::<AuditRecord>(src, dst, tenant)?,
     ])
 }
 
@@ -665,6 +669,7 @@ fn digest_tables(conn: &mut DbConnection, tenant: &TenantId) -> anyhow::Result<V
         digest_table::<SessionRecord>(conn, tenant)?,
         digest_table::<TokenRecord>(conn, tenant)?,
         digest_table::<OutboxRecord>(conn, tenant)?,
+        digest_table::<AuditRecord>(conn, tenant)?,
     ])
 }
 
@@ -738,13 +743,17 @@ fn remove_rows(
         loop {
             let n = in_transaction(conn, TxMode::Write, |conn| {
                 enter(conn, tenant, home)?;
-                let q = diesel::sql_query(&sql)
-                    .bind::<Text, _>(tenant.as_str())
-                    .bind::<Text, _>(tenant.as_str());
-                match &mut *conn {
-                    DbConnection::Postgresql(c) => q.execute(c),
-                    DbConnection::Sqlite(c) => q.execute(c),
-                }
+                // The audit log refuses deletes on SQLite: lifted for this
+                // transaction only (the source's copy goes as a whole).
+                with_deletes_allowed(conn, table, |conn| {
+                    let q = diesel::sql_query(&sql)
+                        .bind::<Text, _>(tenant.as_str())
+                        .bind::<Text, _>(tenant.as_str());
+                    match &mut *conn {
+                        DbConnection::Postgresql(c) => q.execute(c),
+                        DbConnection::Sqlite(c) => q.execute(c),
+                    }
+                })
             })?;
             removed += n as u64;
             if !batched || (n as i64) < DELETE_ROWS {
@@ -1119,6 +1128,7 @@ impl OperatorDb {
             n += copy_table::<SessionRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<TokenRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<OutboxRecord>(src, &mut dst, tenant, to, observer)?;
+            n += copy_table::<AuditRecord>(src, &mut dst, tenant, to, observer)?;
             Ok::<_, anyhow::Error>(n)
         })?;
         observer.reached("copied");
@@ -1403,7 +1413,8 @@ impl OperatorDb {
 /// The rows the copy will read (for its progress bar), inside the snapshot.
 fn digest_counts(conn: &mut DbConnection, tenant: &TenantId) -> QueryResult<u64> {
     use super::schema::{
-        auth_tokens, companies, invites, lead_activities, leads, notes, outbox, sessions, users,
+        audit_log, auth_tokens, companies, invites, lead_activities, leads, notes, outbox,
+        sessions, users,
     };
     macro_rules! count {
         ($($table:ident),*) => {{
@@ -1421,7 +1432,8 @@ fn digest_counts(conn: &mut DbConnection, tenant: &TenantId) -> QueryResult<u64>
         lead_activities,
         sessions,
         auth_tokens,
-        outbox
+        outbox,
+        audit_log
     ))
 }
 

@@ -287,6 +287,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The audit log: security and admin events. Append-only: the app's role may
+    /// only insert and select (PostgreSQL grants; SQLite triggers).
+    audit_log (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        seq -> BigInt,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_label -> Text,
+        action -> Text,
+        target -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(member_directory -> tenants (tenant_id));
 diesel::joinable!(mail_due -> tenants (tenant_id));
@@ -307,7 +326,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     companies,
     leads,
     notes,
-    lead_activities
+    lead_activities,
+    audit_log
 );
 
 /// Tables that hold tenant data; each has row-level security on PostgreSQL, and
@@ -324,7 +344,14 @@ pub const TENANT_TABLES: &[&str] = &[
     "leads",
     "notes",
     "lead_activities",
+    "audit_log",
 ];
+
+/// Tenant tables the app may add to and read, never change: on PostgreSQL the
+/// app's role holds only `SELECT` and `INSERT` on them, on SQLite triggers refuse
+/// `UPDATE` and `DELETE` (named `{table}_no_update` and `{table}_no_delete`).
+/// The start-up check refuses a database where either is not so.
+pub const APPEND_ONLY_TABLES: &[&str] = &["audit_log"];
 
 /// Tables that carry a `tenant_id` but are indexes read across tenants, and so
 /// have no row-level security: the mail worker's queue of due jobs (tenant id, mail

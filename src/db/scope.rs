@@ -21,8 +21,8 @@ use diesel::sql_types::Text;
 use super::DbConnection;
 use super::index_copy::Effects;
 use super::schema::{
-    auth_tokens, companies, import_staging, invites, lead_activities, leads, notes, outbox,
-    sessions, users,
+    audit_log, auth_tokens, companies, import_staging, invites, lead_activities, leads, notes,
+    outbox, sessions, users,
 };
 use super::stores::{Home, set_search_path};
 use crate::domain::{TenantId, WriteState};
@@ -86,6 +86,7 @@ scoped_sources! {
     leads => leads,
     notes => notes,
     lead_activities => lead_activities,
+    audit_log => audit_log,
 }
 
 /// A transaction inside one tenant. Query methods live in the per-table modules.

@@ -19,8 +19,9 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::audit::AuditEntry;
 use super::leads::{Lead, LeadRow};
-use super::schema::{companies, leads, notes, users};
+use super::schema::{audit_log, companies, leads, notes, users};
 use super::scope::TenantTx;
 use crate::domain::spreadsheet::csv_safe;
 use crate::domain::{CompanyNumber, LeadId, LeadNumber, MemberId, Role};
@@ -185,6 +186,26 @@ impl TenantTx<'_> {
         let page: Vec<Lead> = query.load(self.conn)?;
         let rows = self.describe_leads(page)?;
         Ok(ExportPage::of(rows, limit, |r| r.lead.number))
+    }
+
+    /// A page of the tenant's audit log, oldest first, after the entry `after`.
+    pub fn export_audit(
+        &mut self,
+        after: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<ExportPage<AuditEntry, i64>> {
+        let mut query = self
+            .scope
+            .audit_log()
+            .order(audit_log::seq.asc())
+            .select(AuditEntry::as_select())
+            .limit(limit)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(audit_log::seq.gt(after));
+        }
+        let rows = query.load(self.conn)?;
+        Ok(ExportPage::of(rows, limit, |e| e.seq))
     }
 
     /// A page of the tenant's companies by number, after `after`.

@@ -1,6 +1,7 @@
 //! Validated value types. A value of these types has passed its rules, so code that
 //! receives one never checks again ("parse, don't validate").
 
+mod audit;
 mod cursor;
 mod email;
 mod ids;
@@ -13,6 +14,7 @@ mod slug;
 pub mod spreadsheet;
 mod text_enum;
 
+pub use audit::{Actor, ActorKind, AuditAction, RequestMeta};
 pub use cursor::Before;
 pub use email::Email;
 pub use ids::{CompanyId, InviteId, LeadId, MemberId, NoteId, OutboxId, SessionId, TenantId};

@@ -7,6 +7,7 @@ mod helpers;
 mod pg;
 mod smtp;
 
+mod audit;
 mod auth;
 mod bundle;
 mod companies;

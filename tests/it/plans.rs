@@ -177,6 +177,11 @@ async fn quotas_refuse_with_the_form_kept_and_write_nothing(backend: Backend) {
     assert_eq!(leads_count(&app, "small").await, 2);
     // Within the limits it goes in.
     set_limits(&app, "small", &["--clear"]).await;
+    let (_, log) = app.get_html("small", "/settings/audit").await;
+    assert!(
+        log.contains("<span class=\"mono\">tenant.limits_changed</span>"),
+        "{log}"
+    );
     let r = app.import_csv("small", csv, None).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(leads_count(&app, "small").await, 5);
@@ -293,6 +298,13 @@ async fn usage_reports_what_was_made_and_the_requests(backend: Backend) {
     let out = tenantry(&app.config, &["tenants", "plan", "meter", "free"]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("business -> free"), "{}", text(&out));
+    // Both operator changes are in the workspace's audit log, by the operator.
+    let (status, log) = app.get_html("meter", "/settings/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        log.contains("<span class=\"mono\">tenant.plan_changed</span>"),
+        "{log}"
+    );
 }
 
 both_backends!(

@@ -10,7 +10,9 @@ use crate::auth::csrf::NoFields;
 use crate::auth::password::{hash_password_off_thread, verify_password_off_thread};
 use crate::auth::{CsrfForm, CurrentMember, TypedSession};
 use crate::db::Db;
+use crate::db::audit::{NewAuditEvent, actor_of};
 use crate::db::sessions::SessionInfo;
+use crate::domain::{AuditAction, RequestMeta};
 use crate::domain::{Email, MAX_PASSWORD_LEN, check_new_password, parse_name};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
@@ -163,6 +165,7 @@ pub(super) async fn update_account(
 /// session of the member.
 #[tracing::instrument(name = "change_password", skip_all)]
 pub(super) async fn change_password(
+    meta: RequestMeta,
     me: CurrentMember,
     session: TypedSession,
     db: web::Data<Db>,
@@ -196,10 +199,14 @@ pub(super) async fn change_password(
     }
     let hash = hash_password_off_thread(form.password).await?;
     let (id, keep) = (me.member.id.clone(), me.session.clone());
+    let event = NewAuditEvent::new(actor_of(&me.member), AuditAction::PasswordChanged, &meta)
+        .target(format!("member {}", me.member.email));
     let ended = db
         .write(&me.tenant.scope, move |tx| {
             tx.set_password(&id, &hash)?;
-            tx.delete_member_sessions(&id, Some(&keep))
+            let ended = tx.delete_member_sessions(&id, Some(&keep))?;
+            tx.record_audit(&event)?;
+            Ok(ended)
         })
         .await?;
     tracing::info!(sessions.ended = ended, "password changed");

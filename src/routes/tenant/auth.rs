@@ -9,9 +9,10 @@ use crate::auth::csrf::NoFields;
 use crate::auth::password::verify_password_off_thread;
 use crate::auth::{CsrfForm, CurrentTenant, TypedSession, end_session, start_session};
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::audit::{MAX_TARGET_LEN, NewAuditEvent, actor_of};
 use crate::db::tokens::TokenPurpose;
-use crate::domain::{Email, MAX_PASSWORD_LEN};
+use crate::db::{Db, DbError};
+use crate::domain::{Actor, AuditAction, Email, MAX_PASSWORD_LEN, RequestMeta};
 use crate::error::{AppError, AppResult};
 use crate::http::{safe_next, see_other};
 use crate::ratelimit::{Limited, RateLimits};
@@ -100,14 +101,34 @@ pub(super) async fn log_in(
     // the answer takes as long either way.
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
     let verified = verify_password_off_thread(stored, password).await?;
+    let meta = crate::client::meta_of_request(&req);
     match credentials {
         Some(c) if verified && c.member.active => {
             tracing::info!(user.id = %c.member.id, "logged in");
-            start_session(&db, &session, &tenant, c.member.id, &req).await?;
+            let event = NewAuditEvent::new(actor_of(&c.member), AuditAction::LoginSucceeded, &meta)
+                .target(format!("member {}", c.member.email));
+            start_session(&db, &session, &tenant, c.member.id, &req, Some(event)).await?;
             Ok(see_other(&safe_next(Some(&form.next))))
         }
         _ => {
             tracing::info!("login refused");
+            // Its own small transaction: the typed address (cut short), never
+            // the password.
+            let typed: String = form.email.trim().chars().take(MAX_TARGET_LEN).collect();
+            let event = NewAuditEvent::new(Actor::Anonymous, AuditAction::LoginFailed, &meta)
+                .target(format!("email {typed}"));
+            match db
+                .write(&tenant.scope, move |tx| tx.record_audit(&event))
+                .await
+            {
+                // A tenant whose writes pause for a move still answers the log-in.
+                Err(DbError::WritesPaused) => {
+                    tracing::warn!(
+                        "a refused log-in was not recorded: the tenant's writes are paused"
+                    )
+                }
+                other => other?,
+            }
             render(
                 StatusCode::UNAUTHORIZED,
                 &LoginPage {
@@ -125,9 +146,10 @@ pub(super) async fn log_out(
     tenant: CurrentTenant,
     session: TypedSession,
     db: web::Data<Db>,
+    meta: RequestMeta,
     _form: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
-    end_session(&db, &session, &tenant.0).await?;
+    end_session(&db, &session, &tenant.0, meta).await?;
     Ok(see_other("/login"))
 }
 
@@ -173,7 +195,7 @@ pub(super) async fn complete_signup(
         })
         .await?
         .ok_or(AppError::InvalidLink)?;
-    start_session(&db, &session, &tenant.0, member, &req).await?;
+    start_session(&db, &session, &tenant.0, member, &req, None).await?;
     session.flash("success", "Welcome to your new workspace.");
     Ok(see_other("/"))
 }

@@ -7,11 +7,12 @@ use serde::Deserialize;
 
 use crate::auth::csrf::NoFields;
 use crate::auth::{CsrfForm, CurrentMember, TypedSession};
+use crate::db::audit::{NewAuditEvent, actor_of};
 use crate::db::companies::{Company, CompanyPage};
 use crate::db::leads::LeadRow;
 use crate::db::{Db, QueryError};
 use crate::domain::forms::{CompanyForm, FormErrors};
-use crate::domain::{CompanyNumber, Quota};
+use crate::domain::{AuditAction, CompanyNumber, Quota, RequestMeta};
 use crate::error::AppResult;
 use crate::http::see_other;
 use crate::render::{PageContext, render};
@@ -255,6 +256,7 @@ pub(super) async fn update_company(
 
 #[tracing::instrument(name = "delete company", skip_all)]
 pub(super) async fn delete_company(
+    meta: RequestMeta,
     me: CurrentMember,
     session: TypedSession,
     db: web::Data<Db>,
@@ -262,12 +264,19 @@ pub(super) async fn delete_company(
     _form: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
     let number = path.into_inner();
+    let actor = actor_of(&me.member);
     let unlinked = db
         .write(&me.tenant.scope, move |tx| {
             let company = tx
                 .find_company_by_number(number)?
                 .ok_or(QueryError::NotFound)?;
-            tx.delete_company(&company.id)
+            let unlinked = tx.delete_company(&company.id)?;
+            tx.record_audit(
+                &NewAuditEvent::new(actor, AuditAction::CompanyDeleted, &meta)
+                    .target(format!("company {}", number.get()))
+                    .detail(format!("{}; {unlinked} lead(s) unlinked", company.name)),
+            )?;
+            Ok(unlinked)
         })
         .await?;
     tracing::info!(

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use crate::auth::password::hash_password_off_thread;
 use crate::auth::{CsrfForm, CurrentTenant, TypedSession};
 use crate::db::Db;
+use crate::db::audit::NewAuditEvent;
 use crate::db::invites::{AcceptOutcome, OpenInvite};
 use crate::db::tenants::Tenant;
-use crate::domain::{Quota, check_new_password, parse_name};
+use crate::domain::{AuditAction, Quota, check_new_password, parse_name};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::render::{FormErrors, PageContext, render};
@@ -118,13 +119,22 @@ pub(super) async fn accept_invite(
     let hash = hash_password_off_thread(password).await?;
     let limits = tenant.limits.clone();
     let (typed, shown_token, shown_invite) = (name.clone(), token.clone(), invite);
+    let meta = crate::client::meta_of_request(&req);
     let outcome = db
         .write(&tenant.scope, move |tx| {
             // The invite was sent when there was room; the team may be full now.
             if let Err(hit) = tx.check_quota(&limits, Quota::Members, 1)? {
                 return Ok(Err(hit));
             }
-            tx.accept_invite(&token, &name, &hash).map(Ok)
+            let outcome = tx.accept_invite(&token, &name, &hash)?;
+            if let AcceptOutcome::Accepted(member) = &outcome {
+                let actor = tx.member_actor(member)?;
+                let target = format!("member {}", actor.label());
+                tx.record_audit(
+                    &NewAuditEvent::new(actor, AuditAction::InviteAccepted, &meta).target(target),
+                )?;
+            }
+            Ok(Ok(outcome))
         })
         .await?;
     let outcome = match outcome {
@@ -141,7 +151,7 @@ pub(super) async fn accept_invite(
     match outcome {
         AcceptOutcome::Accepted(member) => {
             tracing::info!(user.id = %member, "invite accepted");
-            crate::auth::start_session(&db, &session, &tenant, member, &req).await?;
+            crate::auth::start_session(&db, &session, &tenant, member, &req, None).await?;
             session.flash("success", format!("Welcome to {}.", tenant.name));
             Ok(see_other("/"))
         }

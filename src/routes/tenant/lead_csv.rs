@@ -26,10 +26,12 @@ use super::leads::LeadListQuery;
 use crate::auth::csrf::{CSRF_FIELD, check_csrf};
 use crate::auth::{CurrentMember, TypedSession};
 use crate::db::Db;
+use crate::db::audit::{NewAuditEvent, actor_of};
 use crate::db::import::{ImportOutcome, ImportRow};
 use crate::db::leads::{LEAD_CSV_HEADER, Lead, LeadRow, MAX_LEAD_PAGE_SIZE};
 use crate::domain::forms::LeadForm;
 use crate::domain::spreadsheet::csv_unsafe;
+use crate::domain::{AuditAction, RequestMeta};
 use crate::domain::{Email, MAX_NAME_LEN};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
@@ -70,10 +72,16 @@ struct ExportState {
 }
 
 pub(super) async fn export_leads(
+    meta: RequestMeta,
     me: CurrentMember,
     db: web::Data<Db>,
     query: web::Query<LeadListQuery>,
 ) -> AppResult<HttpResponse> {
+    // Recorded before the first byte: a download is a read, and this one small
+    // write is what the log needs of it.
+    let event =
+        NewAuditEvent::new(actor_of(&me.member), AuditAction::LeadsExported, &meta).target("leads");
+    super::audit::record_download(&db, &me.tenant.scope, event).await?;
     let state = ExportState {
         db: db.get_ref().clone(),
         me,
@@ -233,8 +241,20 @@ pub(super) async fn import_leads(
         ignored_columns,
     } = parsed;
     let refused_before = !refused.is_empty();
+    let event = NewAuditEvent::new(
+        actor_of(&me.member),
+        AuditAction::LeadsImported,
+        &crate::client::meta_of_request(&req),
+    )
+    .target("leads");
     let mut outcome = db
-        .import_leads(&me.tenant.scope, rows, refused_before, &me.tenant.limits)
+        .import_leads(
+            &me.tenant.scope,
+            rows,
+            refused_before,
+            &me.tenant.limits,
+            event,
+        )
         .await?;
     if let Some(hit) = outcome.over_quota.take() {
         // Nothing went in; the message names the limit and the plan.

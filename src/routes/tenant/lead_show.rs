@@ -8,11 +8,13 @@ use validator::Validate;
 
 use crate::auth::csrf::NoFields;
 use crate::auth::{CsrfForm, CurrentMember, TypedSession};
+use crate::db::audit::{NewAuditEvent, actor_of};
 use crate::db::leads::{Activity, Lead};
 use crate::db::notes::{HISTORY_PAGE_SIZE, HistoryPage, NoteView};
 use crate::db::users::Member;
 use crate::db::{Db, QueryError};
 use crate::domain::forms::FormErrors;
+use crate::domain::{AuditAction, RequestMeta};
 use crate::domain::{Before, CompanyNumber, LeadNumber, MAX_NOTE_LEN};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
@@ -154,6 +156,7 @@ pub(super) async fn show_lead(
 
 #[tracing::instrument(name = "delete lead", skip_all)]
 pub(super) async fn delete_lead(
+    meta: RequestMeta,
     me: CurrentMember,
     session: TypedSession,
     db: web::Data<Db>,
@@ -161,11 +164,17 @@ pub(super) async fn delete_lead(
     _form: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
     let number = path.into_inner();
+    let actor = actor_of(&me.member);
     db.write(&me.tenant.scope, move |tx| {
         let lead = tx
             .find_lead_by_number(number)?
             .ok_or(QueryError::NotFound)?;
         tx.delete_lead(&lead.id)?;
+        tx.record_audit(
+            &NewAuditEvent::new(actor, AuditAction::LeadDeleted, &meta)
+                .target(format!("lead {}", number.get()))
+                .detail(lead.name.clone()),
+        )?;
         Ok(())
     })
     .await?;

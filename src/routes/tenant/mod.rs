@@ -1,6 +1,7 @@
 //! Pages on a tenant's host.
 
 mod account;
+mod audit;
 mod auth;
 mod companies;
 mod dashboard;
@@ -77,6 +78,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/settings", web::get().to(settings::settings_form))
         .route("/settings", web::post().to(settings::update_settings))
         .route("/settings/usage", web::get().to(usage::show_usage))
+        .route("/settings/audit", web::get().to(audit::show_audit_log))
+        .route(
+            "/settings/audit.csv",
+            web::get().to(audit::export_audit_log),
+        )
         .route(
             "/settings/export.zip",
             web::get().to(export_zip::export_workspace),

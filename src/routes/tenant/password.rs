@@ -13,10 +13,11 @@ use crate::auth::password::hash_password_off_thread;
 use crate::auth::{CsrfForm, CurrentTenant, TypedSession};
 use crate::config::Config;
 use crate::db::Db;
+use crate::db::audit::NewAuditEvent;
 use crate::db::outbox::TenantMail;
 use crate::db::tenants::Tenant;
 use crate::db::tokens::TokenPurpose;
-use crate::domain::{Email, Quota, check_new_password};
+use crate::domain::{AuditAction, Email, Quota, RequestMeta, check_new_password};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::mail::{MailWaker, reset_mail};
@@ -176,6 +177,7 @@ pub(super) async fn reset_password_form(
 
 #[tracing::instrument(name = "reset_password", skip_all)]
 pub(super) async fn reset_password(
+    meta: RequestMeta,
     tenant: CurrentTenant,
     session: TypedSession,
     db: web::Data<Db>,
@@ -207,6 +209,11 @@ pub(super) async fn reset_password(
             tx.set_password(&member, &hash)?;
             // Whoever held a session of this member (a stolen cookie too) is out.
             tx.delete_member_sessions(&member, None)?;
+            let actor = tx.member_actor(&member)?;
+            let target = format!("member {}", actor.label());
+            tx.record_audit(
+                &NewAuditEvent::new(actor, AuditAction::PasswordReset, &meta).target(target),
+            )?;
             Ok(Some(member))
         })
         .await?;

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::auth::{AdminMember, CsrfForm, CurrentMember, TypedSession};
 use crate::config::Config;
 use crate::db::Db;
-use crate::domain::parse_name;
+use crate::db::audit::{NewAuditEvent, actor_of};
+use crate::domain::{AuditAction, RequestMeta, parse_name};
 use crate::error::AppResult;
 use crate::http::see_other;
 use crate::render::{FormErrors, PageContext, render};
@@ -59,6 +60,7 @@ pub(super) async fn settings_form(
 
 #[tracing::instrument(name = "update_settings", skip_all)]
 pub(super) async fn update_settings(
+    meta: RequestMeta,
     AdminMember(me): AdminMember,
     session: TypedSession,
     config: web::Data<Config>,
@@ -79,8 +81,14 @@ pub(super) async fn update_settings(
             );
         }
     };
-    db.write(&me.tenant.scope, move |tx| tx.rename_organization(&name))
-        .await?;
+    let event = NewAuditEvent::new(actor_of(&me.member), AuditAction::SettingsChanged, &meta)
+        .target("organization name")
+        .detail(format!("{} -> {}", me.tenant.name, name));
+    db.write(&me.tenant.scope, move |tx| {
+        tx.rename_organization(&name)?;
+        tx.record_audit(&event)
+    })
+    .await?;
     resolver.invalidate(&me.tenant.slug);
     tracing::info!("organisation renamed");
     session.flash("success", "Settings saved.");

@@ -14,10 +14,11 @@ use crate::auth::csrf::NoFields;
 use crate::auth::{AdminMember, CsrfForm, CurrentMember, TypedSession};
 use crate::config::Config;
 use crate::db::Db;
+use crate::db::audit::{NewAuditEvent, actor_of};
 use crate::db::invites::{InviteCheck, PendingInvite};
 use crate::db::team::MemberChange;
 use crate::db::users::Member;
-use crate::domain::{Email, InviteId, MailStatus, MemberId, Quota, Role};
+use crate::domain::{AuditAction, Email, InviteId, MailStatus, MemberId, Quota, RequestMeta, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::mail::{MailWaker, invite_mail};
@@ -178,7 +179,12 @@ pub(super) async fn show_team(
 }
 
 #[tracing::instrument(name = "create_invite", skip_all)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a handler's arguments are the extractors it needs"
+)]
 pub(super) async fn create_invite(
+    meta: RequestMeta,
     AdminMember(me): AdminMember,
     session: TypedSession,
     db: web::Data<Db>,
@@ -211,6 +217,9 @@ pub(super) async fn create_invite(
     let mail = invite_mail(&config, &me.tenant, &me.member.name, &email, role)?;
     let inviter = me.member.id.clone();
     let quotas = me.tenant.limits.clone();
+    let event = NewAuditEvent::new(actor_of(&me.member), AuditAction::InviteSent, &meta)
+        .target(format!("invite {email}"))
+        .detail(format!("role {}", role.as_str()));
     let check = db
         .write(&me.tenant.scope, move |tx| {
             for (quota, wanted) in [(Quota::Members, 1), (Quota::MailsPerDay, 1)] {
@@ -222,6 +231,7 @@ pub(super) async fn create_invite(
             if check == InviteCheck::Free {
                 let invite = tx.create_invite(&email, role, &inviter)?;
                 tx.queue_invite_mail(&invite, &mail)?;
+                tx.record_audit(&event)?;
             }
             Ok(Ok(check))
         })
@@ -261,6 +271,7 @@ pub(super) async fn create_invite(
 
 #[tracing::instrument(name = "revoke_invite", skip_all)]
 pub(super) async fn revoke_invite(
+    meta: RequestMeta,
     AdminMember(me): AdminMember,
     session: TypedSession,
     db: web::Data<Db>,
@@ -268,11 +279,17 @@ pub(super) async fn revoke_invite(
     _form: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
     let id = InviteId::from_string(path.into_inner());
+    let actor = actor_of(&me.member);
     let revoked = db
         .write(&me.tenant.scope, move |tx| {
+            let email = tx.find_unaccepted_invite(&id)?.map(|i| i.email);
             let revoked = tx.revoke_invite(&id)?;
             if revoked {
                 tx.cancel_pending_invite_mails(&id)?;
+                let target = format!("invite {}", email.unwrap_or_default());
+                tx.record_audit(
+                    &NewAuditEvent::new(actor, AuditAction::InviteRevoked, &meta).target(target),
+                )?;
             }
             Ok(revoked)
         })
@@ -290,6 +307,7 @@ pub(super) async fn revoke_invite(
     reason = "a handler's arguments are the extractors it needs"
 )]
 pub(super) async fn resend_invite(
+    meta: RequestMeta,
     AdminMember(me): AdminMember,
     session: TypedSession,
     db: web::Data<Db>,
@@ -310,9 +328,16 @@ pub(super) async fn resend_invite(
     let mail = invite_mail(&config, &me.tenant, &me.member.name, &to, invite.role)?;
     // Queuing checks again that the invite is open: it may have been accepted or
     // revoked since it was read.
+    let event = NewAuditEvent::new(actor_of(&me.member), AuditAction::InviteSent, &meta)
+        .target(format!("invite {}", invite.email))
+        .detail("sent again");
     let queued = db
         .write(&me.tenant.scope, move |tx| {
-            tx.queue_invite_mail(&invite.id, &mail)
+            let queued = tx.queue_invite_mail(&invite.id, &mail)?;
+            if queued {
+                tx.record_audit(&event)?;
+            }
+            Ok(queued)
         })
         .await?;
     if !queued {
@@ -328,6 +353,7 @@ pub(super) async fn resend_invite(
 
 #[tracing::instrument(name = "change_member_role", skip_all)]
 pub(super) async fn change_member_role(
+    meta: RequestMeta,
     AdminMember(me): AdminMember,
     session: TypedSession,
     db: web::Data<Db>,
@@ -349,14 +375,27 @@ pub(super) async fn change_member_role(
             return team_page(&db, &me, &session, shown).await;
         }
     };
+    let actor = actor_of(&me.member);
     let change = db
-        .write(&me.tenant.scope, move |tx| tx.change_role(&id, role))
+        .write(&me.tenant.scope, move |tx| {
+            let before = tx.find_member(&id)?;
+            let change = tx.change_role(&id, role)?;
+            if let (MemberChange::Changed, Some(before)) = (change, before) {
+                tx.record_audit(
+                    &NewAuditEvent::new(actor, AuditAction::MemberRoleChanged, &meta)
+                        .target(format!("member {}", before.email))
+                        .detail(format!("{} -> {}", before.role.as_str(), role.as_str())),
+                )?;
+            }
+            Ok(change)
+        })
         .await?;
     member_change_answer(&db, &me, &session, change, "Role changed.").await
 }
 
 #[tracing::instrument(name = "deactivate_member", skip_all)]
 pub(super) async fn deactivate_member(
+    meta: RequestMeta,
     AdminMember(me): AdminMember,
     session: TypedSession,
     db: web::Data<Db>,
@@ -364,8 +403,19 @@ pub(super) async fn deactivate_member(
     _form: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
     let id = MemberId::from_string(path.into_inner());
+    let actor = actor_of(&me.member);
     let change = db
-        .write(&me.tenant.scope, move |tx| tx.deactivate_member(&id))
+        .write(&me.tenant.scope, move |tx| {
+            let before = tx.find_member(&id)?;
+            let change = tx.deactivate_member(&id)?;
+            if let (MemberChange::Changed, Some(before)) = (change, before) {
+                tx.record_audit(
+                    &NewAuditEvent::new(actor, AuditAction::MemberDeactivated, &meta)
+                        .target(format!("member {}", before.email)),
+                )?;
+            }
+            Ok(change)
+        })
         .await?;
     member_change_answer(
         &db,
