@@ -7,8 +7,9 @@
 //! can; tenant B (`demo-2`) browses its lead list one request after another, as a
 //! person does. Reports, from the same run:
 //! - B's p50 and p99 alone and beside A's flood (rounds interleaved, medians);
-//! - the server's CPU time per refused request of A (A alone, over its budget),
-//!   beside its CPU time per page of B, for scale.
+//! - the server's CPU time per refused request of A (A alone, over its budget,
+//!   from [`CPU_FLOOD`] connections; the server's idle CPU taken out), beside its
+//!   CPU time per page of B, for scale.
 //!
 //! Bounded: loopback only, [`B_REQUESTS`] per round, [`ROUNDS`] rounds, and
 //! [`CPU_REQUESTS`] for the CPU measure.
@@ -32,6 +33,11 @@ const B_REQUESTS: usize = 300;
 const ROUNDS: usize = 3;
 /// Refused requests whose CPU time is measured.
 const CPU_REQUESTS: u64 = 20_000;
+/// Connections sending them: refusals wait [`REFUSAL_DELAY`] before they are
+/// answered, so it takes many at once to send fast.
+///
+/// [`REFUSAL_DELAY`]: tenantry::budget::REFUSAL_DELAY
+const CPU_FLOOD: usize = 256;
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -109,7 +115,7 @@ fn client(host: &str, port: u16, cookies: bool) -> anyhow::Result<Client> {
         .redirect(redirect::Policy::none())
         .cookie_store(cookies)
         .resolve(host, SocketAddr::from(([127, 0, 0, 1], port)))
-        .pool_max_idle_per_host(FLOOD * 2)
+        .pool_max_idle_per_host(CPU_FLOOD * 2)
         .build()?)
 }
 
@@ -139,7 +145,7 @@ async fn measure(port: u16, server: &Child) -> anyhow::Result<()> {
         b_cpu.push((cpu_seconds(server)? - before) / B_REQUESTS as f64);
         let stop = Arc::new(AtomicBool::new(false));
         let (sent, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let flood = start_flood(&a, &a_url, &stop, &sent, &refused, u64::MAX);
+        let flood = start_flood(&a, &a_url, &stop, &sent, &refused, u64::MAX, FLOOD);
         beside.push(browse(&b, &b_base).await?);
         stop.store(true, Ordering::Relaxed);
         for task in flood {
@@ -149,16 +155,22 @@ async fn measure(port: u16, server: &Child) -> anyhow::Result<()> {
         refused_total += refused.load(Ordering::Relaxed);
     }
 
+    // What the server spends idle (timers, the mail worker's polls), to take
+    // out of the measure below.
+    let idle_from = cpu_seconds(server)?;
+    let idle_wall = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_rate = (cpu_seconds(server)? - idle_from) / idle_wall.elapsed().as_secs_f64();
     // A alone, well past its budget: the server's CPU per refused request.
     let stop = Arc::new(AtomicBool::new(false));
     let (sent, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let before = cpu_seconds(server)?;
     let t0 = Instant::now();
-    for task in start_flood(&a, &a_url, &stop, &sent, &refused, CPU_REQUESTS) {
+    for task in start_flood(&a, &a_url, &stop, &sent, &refused, CPU_REQUESTS, CPU_FLOOD) {
         task.await??;
     }
     let wall = t0.elapsed();
-    let cpu = cpu_seconds(server)? - before;
+    let cpu = cpu_seconds(server)? - before - idle_rate * wall.as_secs_f64();
     let (sent, refused) = (
         sent.load(Ordering::Relaxed),
         refused.load(Ordering::Relaxed),
@@ -196,10 +208,11 @@ async fn measure(port: u16, server: &Child) -> anyhow::Result<()> {
         100.0 * refused_total as f64 / a_total.max(1) as f64
     );
     println!(
-        "A alone over budget: {sent} requests ({refused} refused) in {:.2}s = {:.0} req/s; server CPU {:.3}s = {:.1} us per refused request",
+        "A alone over budget, {CPU_FLOOD} connections: {sent} requests ({refused} refused) in {:.2}s = {:.0} req/s; server CPU {:.3}s (idle {:.1}% of a core taken out) = {:.1} us per refused request",
         wall.as_secs_f64(),
         sent as f64 / wall.as_secs_f64(),
         cpu,
+        idle_rate * 100.0,
         per_refused * 1e6
     );
     println!(
@@ -217,8 +230,9 @@ fn start_flood(
     sent: &Arc<AtomicU64>,
     refused: &Arc<AtomicU64>,
     limit: u64,
+    connections: usize,
 ) -> Vec<tokio::task::JoinHandle<anyhow::Result<()>>> {
-    (0..FLOOD)
+    (0..connections)
         .map(|_| {
             let (client, url) = (client.clone(), url.to_owned());
             let (stop, sent, refused) = (stop.clone(), sent.clone(), refused.clone());
