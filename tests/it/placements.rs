@@ -303,7 +303,7 @@ async fn tenants_list_shows_each_placement(backend: Backend) {
     let acme = &list[0];
     assert_eq!(acme["slug"], "acme");
     assert_eq!(acme["placement"], "dedicated");
-    assert_eq!(acme["plan"], "free");
+    assert_eq!(acme["plan"], app.config.new_tenant_plan.as_str());
     assert_eq!(acme["members"], 1);
     assert_eq!(acme["leads"], 2);
     let table = text(&tenantry(&app.config, &["tenants", "list"]).await);
