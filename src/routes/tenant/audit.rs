@@ -4,7 +4,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -198,22 +197,6 @@ fn view(
     }
 }
 
-/// One CSV chunk of entries (with the header first).
-fn csv_chunk(entries: &[AuditEntry], header: bool) -> AppResult<Bytes> {
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(entries.len() * 160));
-    let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!("writing audit CSV: {e}"));
-    if header {
-        writer.write_record(AUDIT_CSV_HEADER).map_err(fail)?;
-    }
-    for entry in entries {
-        writer.write_record(entry.csv_record()).map_err(fail)?;
-    }
-    writer
-        .into_inner()
-        .map(Bytes::from)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("flushing audit CSV: {e}")))
-}
-
 struct ExportState {
     db: Db,
     me: CurrentMember,
@@ -254,7 +237,10 @@ pub(super) async fn export_audit_log(
         let chunk = page.map_err(AppError::from).and_then(|page| {
             st.done = page.older.is_none();
             st.cursor = page.older;
-            csv_chunk(&page.entries, st.first)
+            super::lead_csv::csv_chunk(
+                st.first.then_some(&AUDIT_CSV_HEADER[..]),
+                page.entries.iter().map(AuditEntry::csv_record),
+            )
         });
         st.first = false;
         if chunk.is_err() {

@@ -47,14 +47,21 @@ pub const MAX_IMPORT_ROWS: usize = 100_000;
 /// Refused rows listed on the report page (all are counted).
 const MAX_REFUSALS_SHOWN: usize = 1_000;
 
-fn csv_chunk(rows: &[LeadRow], with_header: bool) -> Result<Bytes, AppError> {
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 128));
+/// One chunk of a streamed CSV download: `header` first when given, then one
+/// line per record (the audit log's export writes its chunks with this too).
+pub(super) fn csv_chunk<R, I>(header: Option<&[&str]>, records: I) -> Result<Bytes, AppError>
+where
+    I: IntoIterator<Item = R>,
+    R: IntoIterator,
+    R::Item: AsRef<[u8]>,
+{
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(16 * 1024));
     let err = |e: csv::Error| AppError::Internal(anyhow::Error::new(e).context("writing CSV"));
-    if with_header {
-        writer.write_record(LEAD_CSV_HEADER).map_err(err)?;
+    if let Some(header) = header {
+        writer.write_record(header).map_err(err)?;
     }
-    for row in rows {
-        writer.write_record(row.csv_record()).map_err(err)?;
+    for record in records {
+        writer.write_record(record).map_err(err)?;
     }
     writer
         .into_inner()
@@ -106,7 +113,10 @@ pub(super) async fn export_leads(
         let chunk = page.map_err(AppError::from).and_then(|(rows, next)| {
             st.done = next.is_none();
             st.after = next;
-            csv_chunk(&rows, st.first)
+            csv_chunk(
+                st.first.then_some(&LEAD_CSV_HEADER[..]),
+                rows.iter().map(LeadRow::csv_record),
+            )
         });
         st.first = false;
         if chunk.is_err() {
