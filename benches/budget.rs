@@ -14,14 +14,16 @@
 //! Bounded: loopback only, [`B_REQUESTS`] per round, [`ROUNDS`] rounds, and
 //! [`CPU_REQUESTS`] for the CPU measure.
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use reqwest::{Client, StatusCode, redirect};
+use anyhow::bail;
+use common::{client, cpu_seconds, free_port, log_in, run_ok, wait_until_up};
+use reqwest::{Client, StatusCode};
 
 /// Tenant A's budget.
 const A_PER_MINUTE: &str = "600";
@@ -47,49 +49,15 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run())
 }
 
-fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_tenantry")
-}
-
-fn command(dir: &std::path::Path, port: u16) -> Command {
-    let mut c = Command::new(binary());
-    c.current_dir(dir)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.join("bench.db").display()),
-        )
-        .env("SECRET_KEY", "bench-only-key-".repeat(5))
-        .env("PORT", port.to_string())
-        .env("BASE_DOMAIN", "localhost")
-        .env("RUST_LOG", "info");
-    c
-}
-
-fn run_ok(mut c: Command) -> anyhow::Result<()> {
-    let out = c.output()?;
-    if !out.status.success() {
-        bail!("{}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(())
-}
-
-/// CPU seconds (user + system) the process has used.
-fn cpu_seconds(child: &Child) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id()))?;
-    // Fields after the command name, which is in parentheses.
-    let rest = stat.rsplit_once(')').context("odd /proc stat")?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
-    Ok(ticks / 100.0)
-}
-
 async fn run() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut seed = command(dir.path(), port);
+    let port = free_port()?;
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let command = |port| common::command(dir.path(), &url, &url, port);
+    let mut seed = command(port);
     seed.args(["seed", "--tenants", "2", "--leads", "2000"]);
     run_ok(seed)?;
-    let mut limit = command(dir.path(), port);
+    let mut limit = command(port);
     limit.args([
         "tenants",
         "limits",
@@ -99,7 +67,7 @@ async fn run() -> anyhow::Result<()> {
     ]);
     run_ok(limit)?;
     let log = std::fs::File::create(dir.path().join("server.log"))?;
-    let mut server = command(dir.path(), port)
+    let mut server = command(port)
         .arg("serve")
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log))
@@ -110,28 +78,13 @@ async fn run() -> anyhow::Result<()> {
     outcome
 }
 
-fn client(host: &str, port: u16, cookies: bool) -> anyhow::Result<Client> {
-    Ok(Client::builder()
-        .redirect(redirect::Policy::none())
-        .cookie_store(cookies)
-        .resolve(host, SocketAddr::from(([127, 0, 0, 1], port)))
-        .pool_max_idle_per_host(CPU_FLOOD * 2)
-        .build()?)
-}
-
 async fn measure(port: u16, server: &Child) -> anyhow::Result<()> {
     let (a_host, b_host) = ("demo-1.localhost", "demo-2.localhost");
-    let b = client(b_host, port, true)?;
+    let b = client(b_host, port, true, CPU_FLOOD * 2)?;
     let b_base = format!("http://{b_host}:{port}");
-    let started = Instant::now();
-    while b.get(format!("{b_base}/healthz")).send().await.is_err() {
-        if started.elapsed() > Duration::from_secs(60) {
-            bail!("the server did not start");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_up(&b, &b_base).await?;
     log_in(&b, &b_base, "demo-2").await?;
-    let a = client(a_host, port, false)?;
+    let a = client(a_host, port, false, CPU_FLOOD * 2)?;
     let a_url = format!("http://{a_host}:{port}/leads");
 
     let mut alone = Vec::new();
@@ -268,30 +221,4 @@ async fn browse(client: &Client, base: &str) -> anyhow::Result<(Duration, Durati
     }
     took.sort();
     Ok((took[took.len() / 2], took[took.len() * 99 / 100]))
-}
-
-async fn log_in(client: &Client, base: &str, slug: &str) -> anyhow::Result<()> {
-    let page = client
-        .get(format!("{base}/login"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).context("no CSRF token")? + marker.len();
-    let end = page[start..].find('"').context("no CSRF token end")? + start;
-    let email = tenantry::db::seed::seed_admin_email(slug);
-    let r = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("csrf_token", &page[start..end]),
-            ("email", email.as_str()),
-            ("password", tenantry::db::seed::SEED_PASSWORD),
-        ])
-        .send()
-        .await?;
-    if r.status() != StatusCode::SEE_OTHER {
-        bail!("login failed: {}", r.status());
-    }
-    Ok(())
 }

@@ -33,12 +33,23 @@ use crate::domain::TenantId;
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
 
-/// How long a request past the budget waits before its 429.
+/// How long a request past the budget waits before its 429 (at least).
 pub const REFUSAL_DELAY: Duration = Duration::from_millis(100);
+/// Refusals are answered on ticks this far apart, so that a flood of them wakes
+/// the server once a tick rather than once a request.
+const REFUSAL_TICK: Duration = Duration::from_millis(20);
 
-/// Marks a request refused for its tenant's budget (the request log skips it).
-#[derive(Clone, Copy, Debug)]
-pub struct Refused;
+/// When a refusal made now is answered: [`REFUSAL_DELAY`] from now, rounded up
+/// to the next [`REFUSAL_TICK`] of the process.
+pub fn refusal_deadline() -> tokio::time::Instant {
+    static START: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(tokio::time::Instant::now);
+    let due = tokio::time::Instant::now() + REFUSAL_DELAY;
+    let tick = REFUSAL_TICK.as_nanos();
+    let since = due.duration_since(start).as_nanos();
+    let ticks = since.div_ceil(tick);
+    start + Duration::from_nanos(u64::try_from(ticks * tick).unwrap_or(u64::MAX))
+}
 
 /// Tenants whose budget is kept at once.
 pub const CAPACITY: u64 = 100_000;
@@ -198,7 +209,9 @@ impl TenantBudgets {
             }
             Err(not_until) => {
                 entry.refused.fetch_add(1, Ordering::Relaxed);
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                // The limiter's own clock: a new `DefaultClock` calibrates itself
+                // (a `cpuid`), which cost more than the rest of a refusal.
+                let wait = not_until.wait_time_from(entry.limiter.clock().now());
                 Err(OverBudget {
                     limit,
                     retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
@@ -295,6 +308,17 @@ mod tests {
 
     fn scope(id: &str) -> TenantScope {
         TenantScope::for_tests(TenantId::from_string(id.to_owned()))
+    }
+
+    #[tokio::test]
+    async fn refusals_wait_the_delay_and_share_ticks() {
+        let first = refusal_deadline();
+        let now = tokio::time::Instant::now();
+        assert!(first >= now + REFUSAL_DELAY);
+        assert!(first <= now + REFUSAL_DELAY + REFUSAL_TICK);
+        // Two refusals a moment apart are answered on the same tick, or the next.
+        let second = refusal_deadline();
+        assert!(second == first || second == first + REFUSAL_TICK);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::{AppError, AppResult};
@@ -84,8 +84,7 @@ impl RateLimits {
         if limiter.len() > RETAIN_THRESHOLD {
             limiter.retain_recent();
         }
-        result
-            .map_err(|not_until| too_many(not_until.wait_time_from(DefaultClock::default().now())))
+        result.map_err(|not_until| too_many(not_until.wait_time_from(limiter.clock().now())))
     }
 
     /// Takes one attempt for a client address.
@@ -101,8 +100,7 @@ impl RateLimits {
         if limiter.len() > RETAIN_THRESHOLD {
             limiter.retain_recent();
         }
-        result
-            .map_err(|not_until| too_many(not_until.wait_time_from(DefaultClock::default().now())))
+        result.map_err(|not_until| too_many(not_until.wait_time_from(limiter.clock().now())))
     }
 }
 

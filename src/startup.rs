@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::mail::MailWaker;
 use crate::ratelimit::RateLimits;
 use crate::telemetry::RequestSpan;
-use crate::tenancy::{MAX_BODY_BYTES, TenantResolver, resolve_site};
+use crate::tenancy::{MAX_BODY_BYTES, TenantResolver, gate, resolve_site};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "tenantry_session";
@@ -201,12 +201,13 @@ fn serve(
             )
             .configure(crate::routes::configure)
             .default_service(web::to(not_found))
-            // Outside the session: a tenant past its budget is refused before its
-            // cookie is read.
             .wrap(session)
             .wrap(from_fn(resolve_site))
             .wrap(security_headers(production))
             .wrap(TracingLogger::<RequestSpan>::new())
+            // Outermost: a tenant past its budget is refused before the request
+            // log, the headers middleware or its session cookie cost anything.
+            .wrap(from_fn(gate))
     })
     .listen(listener)
     .context("starting the HTTP server")?
@@ -376,23 +377,44 @@ async fn keep_spares(db: Db, placement: crate::domain::Placement, target: u32) {
 
 /// The headers of every response. In production the site is served over TLS
 /// only, so browsers are told to never try plain HTTP on it or its subdomains.
+/// The headers every response carries (HSTS in production only), lowercase as
+/// `HeaderName::from_static` wants them.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    ),
+];
+const HSTS: (&str, &str) = (
+    "strict-transport-security",
+    "max-age=31536000; includeSubDomains",
+);
+
 fn security_headers(production: bool) -> DefaultHeaders {
     let headers = if production {
-        DefaultHeaders::new().add((
-            "Strict-Transport-Security",
-            "max-age=31536000; includeSubDomains",
-        ))
+        DefaultHeaders::new().add(HSTS)
     } else {
         DefaultHeaders::new()
     };
-    headers
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("X-Frame-Options", "DENY"))
-        .add(("Referrer-Policy", "same-origin"))
-        .add((
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-        ))
+    SECURITY_HEADERS
+        .iter()
+        .fold(headers, |h, &pair| h.add(pair))
+}
+
+/// Sets [`SECURITY_HEADERS`] on a response answered before the middleware that
+/// adds them (the budget's refusal, in [`gate`]).
+pub fn add_security_headers(headers: &mut actix_web::http::header::HeaderMap, production: bool) {
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    let hsts = production.then_some(&HSTS);
+    for &(name, value) in SECURITY_HEADERS.iter().chain(hsts) {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

@@ -55,15 +55,7 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             Ok(response) => response.status().as_u16(),
             Err(error) => error.as_response_error().status_code().as_u16(),
         };
-        let refused_for_budget = outcome.as_ref().is_ok_and(|r| {
-            use actix_web::HttpMessage;
-            r.request()
-                .extensions()
-                .contains::<crate::budget::Refused>()
-        });
-        if !refused_for_budget {
-            span.in_scope(|| tracing::info!(http.status_code = status, "request finished"));
-        }
+        span.in_scope(|| tracing::info!(http.status_code = status, "request finished"));
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }

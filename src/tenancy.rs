@@ -161,11 +161,14 @@ impl TenantResolver {
     }
 }
 
-/// The middleware: classifies the host, resolves the tenant, and records
-/// `tenant.slug` on the request's span. A refusal is answered here as a response,
-/// not passed out as an error, so that the middleware around this one (security
-/// headers, the request log) treats it like any other page.
-pub async fn resolve_site(
+/// The outermost middleware: classifies the host, resolves the tenant (from the
+/// cache, almost always) and takes one request from the tenant's budget, before
+/// the request log, the security headers or the session see the request. A
+/// request past its tenant's budget is answered here, so it costs the host check,
+/// a cache lookup and one compare-and-swap (`benches/budget.rs` measures it).
+/// Other refusals (a wrong host, no workspace) are handed to [`resolve_site`],
+/// further in, so they are logged and get the security headers like any page.
+pub async fn gate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
@@ -177,15 +180,65 @@ pub async fn resolve_site(
             }
             Ok(response.map_into_left_body())
         }
+        Err(AppError::OverBudget { retry_after, limit }) => {
+            // Not one log line each (the usage flush logs a count per tenant),
+            // and a short wait before the answer: a client that ignores
+            // `Retry-After` and asks again at once is slowed down, at the cost of
+            // a timer, not of CPU (answered on shared ticks: one wake-up for many).
+            tokio::time::sleep_until(crate::budget::refusal_deadline()).await;
+            let production = req
+                .app_data::<web::Data<crate::config::Config>>()
+                .is_some_and(|c| c.environment == crate::config::Environment::Production);
+            let mut response = AppError::OverBudget { retry_after, limit }.error_response();
+            crate::startup::add_security_headers(response.headers_mut(), production);
+            Ok(req.into_response(response).map_into_right_body())
+        }
         Err(refusal) => {
-            if let AppError::OverBudget { .. } = refusal {
-                // Not one log line each (the usage flush logs a count per tenant),
-                // and a short wait before the answer: a client that ignores
-                // `Retry-After` and asks again at once is slowed down, at the cost
-                // of a timer, not of CPU.
-                req.extensions_mut().insert(crate::budget::Refused);
-                tokio::time::sleep(crate::budget::REFUSAL_DELAY).await;
+            req.extensions_mut().insert(Unresolved(refusal));
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+    }
+}
+
+/// A refusal [`gate`] found, answered by [`resolve_site`].
+struct Unresolved(AppError);
+
+/// Inside the request log: answers what [`gate`] refused, records `tenant.slug`
+/// on the request's span, and holds back a tenant whose own database is not
+/// serving. A refusal is answered here as a response, not passed out as an error,
+/// so that the middleware around this one (security headers, the request log)
+/// treats it like any other page.
+pub async fn resolve_site(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let refusal = req.extensions_mut().remove::<Unresolved>().map(|u| u.0);
+    let refusal = match refusal {
+        Some(refusal) => Some(refusal),
+        None => {
+            let tenant = match req.extensions().get::<Site>() {
+                Some(Site::Tenant(tenant)) => Some(tenant.clone()),
+                _ => None,
+            };
+            match tenant {
+                Some(tenant) => {
+                    if let Some(span) = req.extensions().get::<RootSpan>() {
+                        span.record("tenant.slug", tenant.slug.as_str());
+                    }
+                    // A tenant whose own database is still migrating, or failed
+                    // its isolation check, is answered 503 here, whatever the page.
+                    match req.app_data::<web::Data<Db>>() {
+                        Some(db) => db.home_ready(&tenant.scope).await.err().map(AppError::from),
+                        None => None,
+                    }
+                }
+                None => None,
             }
+        }
+    };
+    match refusal {
+        None => Ok(next.call(req).await?.map_into_left_body()),
+        Some(refusal) => {
             let response = refusal.error_response();
             Ok(req.into_response(response).map_into_right_body())
         }
@@ -204,11 +257,14 @@ async fn classify(req: &ServiceRequest) -> Result<Option<Allowance>, AppError> {
             .app_data::<web::Data<TenantResolver>>()
             .cloned()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("TenantResolver not configured")))?;
-        let host = request_host(req);
         let no_workspace = || AppError::NoWorkspace {
             apex: resolver.apex_origin.clone(),
         };
-        let site = match classify_host(&host, &resolver.base_domain) {
+        let kind = match host_of(req) {
+            Some(host) => classify_host(host, &resolver.base_domain),
+            None => HostKind::Foreign,
+        };
+        let site = match kind {
             HostKind::Apex => Site::Apex,
             HostKind::Tenant(slug) => match resolver.find(&slug).await? {
                 Some(tenant) => Site::Tenant(tenant),
@@ -218,9 +274,6 @@ async fn classify(req: &ServiceRequest) -> Result<Option<Allowance>, AppError> {
             HostKind::Foreign => return Err(AppError::BadHost),
         };
         if let Site::Tenant(tenant) = &site {
-            if let Some(span) = req.extensions().get::<RootSpan>() {
-                span.record("tenant.slug", tenant.slug.as_str());
-            }
             // The budget first: a tenant past it costs nothing more than this.
             if let Some(budgets) = req.app_data::<web::Data<TenantBudgets>>() {
                 let per_minute = tenant.limits.requests_per_minute;
@@ -236,11 +289,6 @@ async fn classify(req: &ServiceRequest) -> Result<Option<Allowance>, AppError> {
                         });
                     }
                 }
-            }
-            // A tenant whose own database is still migrating, or failed its
-            // isolation check, is answered 503 here, whatever the page.
-            if let Some(db) = req.app_data::<web::Data<Db>>() {
-                db.home_ready(&tenant.scope).await?;
             }
         }
         req.extensions_mut().insert(site);
@@ -273,13 +321,11 @@ fn refuse_nul(path: &str, query: &str) -> Result<(), AppError> {
 
 /// The host the client asked for: the `Host` header, or the authority of an
 /// absolute request URI (HTTP/2).
-fn request_host(req: &ServiceRequest) -> String {
-    req.headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
-        .unwrap_or_default()
+fn host_of(req: &ServiceRequest) -> Option<&str> {
+    match req.headers().get(header::HOST) {
+        Some(h) => h.to_str().ok(),
+        None => req.uri().authority().map(|a| a.as_str()),
+    }
 }
 
 #[cfg(test)]

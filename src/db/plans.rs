@@ -495,7 +495,15 @@ impl OperatorDb {
         for (id, slug, plan) in rows {
             let (overrides, limits) = self.limits(&id)?;
             let now = self.sizes(&slug).ok();
-            let days = self.usage_days(&id)?;
+            let mut days = self.usage_days(&id)?;
+            // Today is not over: its sizes are what the tenant stores now, not
+            // the server's last snapshot (taken at most every ten minutes).
+            if let (Some(sizes), Some(day)) = (now, days.iter_mut().find(|d| d.day == today)) {
+                day.members = Some(sizes.members);
+                day.leads = Some(sizes.leads);
+                day.companies = Some(sizes.companies);
+                day.stored_bytes = Some(sizes.stored_bytes);
+            }
             let requests_today = days
                 .iter()
                 .find(|d| d.day == today)

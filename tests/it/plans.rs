@@ -65,6 +65,9 @@ async fn a_tenant_past_its_budget_gets_429_and_another_tenant_does_not(backend: 
                     .unwrap();
                 assert!((1..=60).contains(&retry), "Retry-After {retry}");
                 assert!(r.headers()["ratelimit"].to_str().unwrap().contains("r=0"));
+                // Answered before the headers middleware, with its headers all the same.
+                assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+                assert!(r.headers().contains_key("content-security-policy"));
                 let page = r.text().await.unwrap();
                 assert!(page.contains("over its request limit"), "{page}");
                 first_refused.get_or_insert(i);
@@ -264,6 +267,9 @@ async fn usage_reports_what_was_made_and_the_requests(backend: Backend) {
     assert!(page.contains("3 of 5,000,000"), "{page}");
     // Usage is written every second here.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // A lead made after the day's snapshot still counts in today's row.
+    app.create_lead("meter", &[("name", "Lead 3"), ("status", "new")])
+        .await;
     let out = tenantry(
         &app.config,
         &["tenants", "usage", "meter", "--format", "json"],
@@ -274,13 +280,13 @@ async fn usage_reports_what_was_made_and_the_requests(backend: Backend) {
     let meter = &usage[0];
     assert_eq!(meter["slug"], "meter");
     assert_eq!(meter["plan"], "business");
-    assert_eq!(meter["now"]["leads"], 3);
+    assert_eq!(meter["now"]["leads"], 4);
     assert_eq!(meter["now"]["companies"], 1);
     assert_eq!(meter["now"]["members"], 1);
     assert_eq!(meter["limits"]["leads"], 5_000_000);
     let requests = meter["requests_today"].as_i64().unwrap();
     assert!(requests >= 8, "requests today: {requests}");
-    assert_eq!(meter["days"][0]["leads"], 3);
+    assert_eq!(meter["days"][0]["leads"], 4);
     // The CSV for billing has today's row; the table names the tenant.
     let out = tenantry(&app.config, &["tenants", "usage", "--format", "csv"]).await;
     let csv = String::from_utf8_lossy(&out.stdout).into_owned();
