@@ -27,6 +27,8 @@ pub const ERASE_ORDER: &[&str] = &[
     "lead_activities",
     "notes",
     "leads",
+    // After the leads, whose triggers change it as they go.
+    "lead_counts",
     "companies",
     "import_staging",
     "invites",

@@ -75,13 +75,16 @@ pub const MOVE_TABLES: [&str; 10] = [
 /// Tables of the tenant in a store that are removed with the source (children
 /// first); the main database's `member_directory` is kept, being the index of
 /// a tenant placed elsewhere.
-const SOURCE_ROWS: [&str; 12] = [
+const SOURCE_ROWS: [&str; 13] = [
     "audit_log",
     "mail_queue",
     "outbox",
     "lead_activities",
     "notes",
     "leads",
+    // After the leads, whose triggers change it as they go; a move does not
+    // carry it, the target's triggers count the leads as they arrive.
+    "lead_counts",
     "companies",
     "import_staging",
     "invites",
@@ -731,7 +734,7 @@ fn remove_rows(
     for table in tables {
         // mail_queue is keyed by its outbox id, import_staging by import and
         // seq: both small, and deleted in one statement.
-        let batched = !matches!(*table, "mail_queue" | "import_staging");
+        let batched = !matches!(*table, "mail_queue" | "import_staging" | "lead_counts");
         let sql = if batched {
             format!(
                 "DELETE FROM {table} WHERE tenant_id = $1 AND id IN \

@@ -168,7 +168,7 @@ impl TenantTx<'_> {
                     .count()
                     .get_result(self.conn)
             }
-            Quota::Leads => self.scope.leads().count().get_result(self.conn),
+            Quota::Leads => Ok(self.lead_counts()?.iter().map(|(_, n, _)| n).sum()),
             Quota::Companies => self.scope.companies().count().get_result(self.conn),
             Quota::ImportRows => Ok(0),
             Quota::MailsPerDay => {

@@ -50,6 +50,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Leads and their value per tenant and status, kept by triggers on `leads`.
+    lead_counts (tenant_id, status) {
+        tenant_id -> Text,
+        status -> Text,
+        leads -> BigInt,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Which tenants placed outside the main database have mail due, and when.
     mail_due (tenant_id) {
         tenant_id -> Text,
@@ -325,6 +335,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     platform_outbox,
     companies,
     leads,
+    lead_counts,
     notes,
     lead_activities,
     audit_log
@@ -342,6 +353,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "outbox",
     "companies",
     "leads",
+    "lead_counts",
     "notes",
     "lead_activities",
     "audit_log",

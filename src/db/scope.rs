@@ -21,8 +21,8 @@ use diesel::sql_types::Text;
 use super::DbConnection;
 use super::index_copy::Effects;
 use super::schema::{
-    audit_log, auth_tokens, companies, import_staging, invites, lead_activities, leads, notes,
-    outbox, sessions, users,
+    audit_log, auth_tokens, companies, import_staging, invites, lead_activities, lead_counts,
+    leads, notes, outbox, sessions, users,
 };
 use super::stores::{Home, set_search_path};
 use crate::domain::{TenantId, WriteState};
@@ -84,6 +84,7 @@ scoped_sources! {
     outbox => outbox,
     companies => companies,
     leads => leads,
+    lead_counts => lead_counts,
     notes => notes,
     lead_activities => lead_activities,
     audit_log => audit_log,

@@ -216,6 +216,18 @@ async fn moves_while_the_tenant_works(backend: Backend) {
         assert!(names.contains(saved), "{saved} got 303 and is missing");
     }
     assert_eq!(names.len(), 21 + tally.saved.len(), "unexpected leads");
+    // The counters came with it: each store's triggers counted the leads that
+    // arrived, and those that left were taken off.
+    let list = app
+        .get_with(&acme, "acme", "/leads")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains(&format!("{} leads match", names.len())),
+        "{list}"
+    );
     // The note came along, and the member is still logged in (sessions move).
     let (status, page) = {
         let r = app.get_with(&acme, "acme", &format!("/leads/{lead}")).await;

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::{Lead, LeadPage, LeadRow, MAX_LEAD_PAGE_SIZE};
-use crate::db::schema::{companies, leads};
+use super::{COUNT_BOUND, Lead, LeadCount, LeadPage, LeadRow, MAX_LEAD_PAGE_SIZE};
+use crate::db::schema::{companies, lead_counts, leads};
 use crate::db::scope::TenantTx;
 use crate::db::{DbBackend, DbConnection};
 use crate::domain::{CompanyId, CompanyNumber, LeadNumber, LeadSort, LeadStatus, MemberId};
@@ -142,9 +142,41 @@ impl TenantTx<'_> {
         query
     }
 
-    /// How many leads match the filter.
-    pub fn count_leads(&mut self, filter: &LeadFilter) -> QueryResult<i64> {
-        self.filtered_leads(filter).count().get_result(self.conn)
+    /// How many leads match the filter. The whole list and a status filter read
+    /// the tenant's counters (six rows, whatever its size); a filter they do not
+    /// cover is counted up to [`COUNT_BOUND`], past which it says "more than".
+    pub fn count_leads(&mut self, filter: &LeadFilter) -> QueryResult<LeadCount> {
+        let searching = filter.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+        if !searching && filter.owner.is_none() && filter.company.is_none() {
+            let counts = self.lead_counts()?;
+            return Ok(LeadCount::Exact(
+                counts
+                    .iter()
+                    .filter(|(status, _, _)| filter.status.is_none_or(|s| s == *status))
+                    .map(|(_, n, _)| n)
+                    .sum(),
+            ));
+        }
+        let found = self
+            .filtered_leads(filter)
+            .select(leads::number)
+            .limit(COUNT_BOUND + 1)
+            .load::<LeadNumber>(self.conn)?
+            .len() as i64;
+        Ok(if found > COUNT_BOUND {
+            LeadCount::MoreThan(COUNT_BOUND)
+        } else {
+            LeadCount::Exact(found)
+        })
+    }
+
+    /// The tenant's counters: leads and their value per status (statuses it has
+    /// never had are missing).
+    pub fn lead_counts(&mut self) -> QueryResult<Vec<(LeadStatus, i64, i64)>> {
+        self.scope
+            .lead_counts()
+            .select((lead_counts::status, lead_counts::leads, lead_counts::value))
+            .load(self.conn)
     }
 
     /// Up to `limit` leads matching the filter, in its order, after the lead

@@ -110,13 +110,45 @@ pub const LEAD_CSV_HEADER: [&str; 11] = [
     "updated_at",
 ];
 
+/// Matches past this are not counted one by one: the list says "more than 1,000".
+pub const COUNT_BOUND: i64 = 1_000;
+
+/// How many leads match a filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeadCount {
+    /// Exactly this many.
+    Exact(i64),
+    /// More than this many (a filter without a counter, counted up to a bound).
+    MoreThan(i64),
+}
+
+impl LeadCount {
+    /// Whether it is exactly one (for the list's "1 lead matches").
+    pub fn is_one(self) -> bool {
+        self == LeadCount::Exact(1)
+    }
+}
+
+impl std::fmt::Display for LeadCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            LeadCount::Exact(n) => write!(f, "{n}"),
+            LeadCount::MoreThan(n) => write!(
+                f,
+                "More than {}",
+                crate::domain::group_thousands(n.max(0).unsigned_abs())
+            ),
+        }
+    }
+}
+
 /// One page of the list.
 #[derive(Debug)]
 pub struct LeadPage {
     /// The rows in order.
     pub rows: Vec<LeadRow>,
     /// All matches of the filter, over every page.
-    pub total: i64,
+    pub total: LeadCount,
     /// The cursor (a lead number) of the next page, if there is one.
     pub next_after: Option<LeadNumber>,
 }

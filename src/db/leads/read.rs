@@ -3,7 +3,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 
 use super::{Activity, Lead, StatusSummary};
 use crate::db::notes::HistoryPage;
@@ -81,19 +80,10 @@ impl TenantTx<'_> {
         ))
     }
 
-    /// Count and value of leads per status, every status listed.
+    /// Count and value of leads per status, every status listed, from the
+    /// tenant's counters.
     pub fn lead_status_summary(&mut self) -> QueryResult<Vec<StatusSummary>> {
-        let rows: Vec<(LeadStatus, i64, i64)> = self
-            .scope
-            .leads()
-            .group_by(leads::status)
-            .select((
-                leads::status,
-                diesel::dsl::count_star(),
-                // SUM of BIGINT is NUMERIC on PostgreSQL; both read it back as BIGINT.
-                diesel::dsl::sql::<BigInt>("CAST(COALESCE(SUM(value), 0) AS BIGINT)"),
-            ))
-            .load(self.conn)?;
+        let rows = self.lead_counts()?;
         Ok(LeadStatus::ALL
             .into_iter()
             .map(|status| {
