@@ -646,7 +646,120 @@ async fn the_counts_agree_with_the_leads_after_every_kind_of_write(backend: Back
     );
 }
 
+/// Search finds what it found before the search index, at any length: terms of
+/// one and two characters (no trigram to look up), three and more (the index on
+/// both backends), non-ASCII text, and right after a lead or company is renamed
+/// or a lead deleted.
+async fn search_finds_the_same_at_any_length_and_right_after_changes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    let engines = app
+        .create_company("acme", "Analytical Engines")
+        .await
+        .to_string();
+    let ada = app
+        .create_lead(
+            "acme",
+            &[
+                ("name", "Ada Lovelace"),
+                ("email", "ada@example.test"),
+                ("company_id", &engines),
+                ("status", "new"),
+            ],
+        )
+        .await;
+    let zoe = app
+        .create_lead(
+            "acme",
+            &[
+                ("name", "Zoë Müller"),
+                ("email", "zoe@muller.test"),
+                ("status", "new"),
+            ],
+        )
+        .await;
+    let bob = app
+        .create_lead(
+            "acme",
+            &[("name", "Bob"), ("email", "b@x.test"), ("status", "new")],
+        )
+        .await;
+    let found = |q: &str| {
+        let path = format!(
+            "/leads?{}",
+            serde_urlencoded::to_string([("q", q)]).unwrap()
+        );
+        let app = &app;
+        async move {
+            let (status, html) = app.get_html("acme", &path).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            let mut numbers = lead_numbers_in(&html);
+            numbers.sort_unstable();
+            numbers.dedup();
+            numbers
+        }
+    };
+    // One and two characters.
+    assert_eq!(found("a").await, [ada]);
+    assert_eq!(found("B").await, [bob]);
+    assert_eq!(found("ll").await, [zoe]);
+    assert_eq!(found("@").await, [ada, zoe, bob]);
+    // Three and more, any case, in name, email or company name.
+    assert_eq!(found("lov").await, [ada]);
+    assert_eq!(found("LOVELACE").await, [ada]);
+    assert_eq!(found("x.test").await, [bob]);
+    assert_eq!(found("engines").await, [ada]);
+    assert_eq!(found("ada lovelace").await, [ada]);
+    assert_eq!(found("lovelacex").await, Vec::<i64>::new());
+    // Non-ASCII text is matched as stored. Case is folded as each backend's
+    // `lower()` folds it: PostgreSQL folds all of Unicode, SQLite only ASCII, as
+    // before the search index.
+    assert_eq!(found("zoë").await, [zoe]);
+    assert_eq!(found("müll").await, [zoe]);
+    let upper = found("MÜLLER").await;
+    match backend {
+        Backend::Postgres => assert_eq!(upper, [zoe]),
+        Backend::Sqlite => assert_eq!(upper, Vec::<i64>::new()),
+    }
+    // A rename, a company rename and a delete are searched at once.
+    let r = app
+        .post(
+            "acme",
+            &format!("/leads/{ada}"),
+            &[
+                ("name", "Ada King"),
+                ("email", "ada@example.test"),
+                ("company_id", &engines),
+                ("status", "new"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(found("lovelace").await, Vec::<i64>::new());
+    assert_eq!(found("king").await, [ada]);
+    let r = app
+        .post(
+            "acme",
+            &format!("/companies/{engines}"),
+            &[("name", "Difference Co"), ("domain", "")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(found("engines").await, Vec::<i64>::new());
+    assert_eq!(found("difference").await, [ada]);
+    let r = app.post("acme", &format!("/leads/{bob}/delete"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(found("x.test").await, Vec::<i64>::new());
+    assert_eq!(found("@").await, [ada, zoe]);
+    // Another tenant's leads are never found.
+    app.sign_up("globex").await;
+    app.create_lead("globex", &[("name", "Ada Twin"), ("status", "new")])
+        .await;
+    assert_eq!(found("twin").await, Vec::<i64>::new());
+}
+
 both_backends!(
+    search_finds_the_same_at_any_length_and_right_after_changes,
     the_counts_agree_with_the_leads_after_every_kind_of_write,
     the_dashboard_counts_leads_by_status_and_the_open_pipeline,
     crm_posts_need_the_csrf_token_and_pages_need_a_login,
@@ -661,6 +774,7 @@ both_backends!(
 
 // The representative set, once per other placement (see `helpers`).
 other_placements!(
+    search_finds_the_same_at_any_length_and_right_after_changes,
     the_counts_agree_with_the_leads_after_every_kind_of_write,
     the_dashboard_counts_leads_by_status_and_the_open_pipeline,
     a_lead_is_created_shown_updated_and_deleted,

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 
 use super::{COUNT_BOUND, Lead, LeadCount, LeadPage, LeadRow, MAX_LEAD_PAGE_SIZE};
 use crate::db::schema::{companies, lead_counts, leads};
@@ -80,6 +81,71 @@ fn sorted_after(query: LeadQuery, sort: LeadSort, cursor: Option<Lead>) -> LeadQ
     }
 }
 
+/// The search part of a filter, planned by [`TenantTx::plan_search`].
+#[derive(Debug)]
+enum Search {
+    /// No search.
+    Everything,
+    /// Exactly the leads with these numbers (every match, checked).
+    Numbers(Vec<LeadNumber>),
+    /// Leads whose lowered name or email is `LIKE` the pattern, or whose company
+    /// is one of these.
+    Like {
+        pattern: String,
+        companies: Vec<CompanyId>,
+        /// Known to match more than [`COUNT_BOUND`] leads.
+        more_than_bound: bool,
+    },
+}
+
+/// One number a query returns.
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// One id a query returns.
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// A tenant's rows in the SQLite search index are `key * 2^32 + number`, `key`
+/// being its row in `search_keys` (see the migration `2026-12-03-000002_search`).
+const SEARCH_BASE: &str = "SELECT key * 4294967296 AS n FROM search_keys WHERE tenant_id = $1";
+
+/// The matching leads of a tenant (`$1`, its index range from `$2`): candidates
+/// from the trigram index (phrase `$3`) by name or email, then by company name,
+/// each checked with the list's own `LIKE` (`$4`), at most `$5`. The index is the
+/// outer loop, so the `LIMIT` stops it early.
+const SEARCH_LEADS: &str = "\
+    SELECT l.number AS n FROM lead_search f \
+      JOIN leads l ON l.tenant_id = $1 AND l.number = f.rowid - $2 \
+     WHERE lead_search MATCH $3 AND f.rowid >= $2 AND f.rowid < $2 + 4294967296 \
+       AND (lower(l.name) LIKE $4 ESCAPE '\\' OR lower(l.email) LIKE $4 ESCAPE '\\') \
+    UNION ALL \
+    SELECT l.number AS n FROM company_search g \
+      JOIN companies c ON c.tenant_id = $1 AND c.number = g.rowid - $2 \
+      JOIN leads l ON l.tenant_id = $1 AND l.company_id = c.id \
+     WHERE company_search MATCH $3 AND g.rowid >= $2 AND g.rowid < $2 + 4294967296 \
+       AND lower(c.name) LIKE $4 ESCAPE '\\' \
+       AND NOT (lower(l.name) LIKE $4 ESCAPE '\\' OR lower(l.email) LIKE $4 ESCAPE '\\') \
+    LIMIT $5";
+
+/// The companies of a tenant whose name matches, found as [`SEARCH_LEADS`] does.
+const SEARCH_COMPANIES: &str = "\
+    SELECT c.id AS id FROM company_search g \
+      JOIN companies c ON c.tenant_id = $1 AND c.number = g.rowid - $2 \
+     WHERE company_search MATCH $3 AND g.rowid >= $2 AND g.rowid < $2 + 4294967296 \
+       AND lower(c.name) LIKE $4 ESCAPE '\\'";
+
+/// The words as one FTS5 phrase: a substring, whatever characters it holds.
+fn fts_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
+}
+
 /// A `LIKE` pattern that finds `needle` anywhere, with `%`, `_` and `\` escaped.
 fn contains_pattern(needle: &str) -> String {
     let mut out = String::with_capacity(needle.len() + 2);
@@ -105,8 +171,8 @@ fn fold_case(conn: &DbConnection, s: &str) -> String {
 
 impl TenantTx<'_> {
     /// The filter as a boxed query (without order or cursor), shared by the list
-    /// and its count.
-    fn filtered_leads(&mut self, filter: &LeadFilter) -> LeadQuery {
+    /// and its count, with the search part as [`TenantTx::plan_search`] planned it.
+    fn filtered_leads(&mut self, filter: &LeadFilter, search: &Search) -> LeadQuery {
         let mut query = self.scope.leads().into_boxed();
         if let Some(status) = filter.status {
             query = query.filter(leads::status.eq(status));
@@ -124,41 +190,169 @@ impl TenantTx<'_> {
                 .select(companies::id.nullable());
             query = query.filter(leads::company_id.eq_any(company));
         }
-        if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let pattern = contains_pattern(&fold_case(self.conn, q));
-            let matching_companies = self
-                .scope
-                .companies()
-                .filter(lower(companies::name).like(pattern.clone()).escape('\\'))
-                .select(companies::id.nullable());
-            query = query.filter(
-                lower(leads::name)
+        match search {
+            Search::Everything => {}
+            Search::Numbers(numbers) => {
+                query = query.filter(leads::number.eq_any(numbers.clone()));
+            }
+            Search::Like {
+                pattern, companies, ..
+            } => {
+                let by_person = lower(leads::name)
                     .like(pattern.clone())
                     .escape('\\')
-                    .or(lower(leads::email).like(pattern).escape('\\'))
-                    .or(leads::company_id.eq_any(matching_companies)),
-            );
+                    .or(lower(leads::email).like(pattern.clone()).escape('\\'));
+                query = if companies.is_empty() {
+                    query.filter(by_person)
+                } else {
+                    let ids: Vec<Option<CompanyId>> = companies.iter().cloned().map(Some).collect();
+                    query.filter(by_person.or(leads::company_id.eq_any(ids)))
+                };
+            }
         }
         query
+    }
+
+    /// Plans the search part of a filter. Every plan finds exactly the leads
+    /// whose name or email contains the words, ignoring case as the backend's
+    /// `lower()` does, or whose company's name does:
+    /// - PostgreSQL: `lower(...) LIKE`, which a pg_trgm index serves for words of
+    ///   three characters or more; the matching companies are looked up first,
+    ///   so that each part of the condition can use its own index.
+    /// - SQLite, three characters or more: the FTS5 trigram index finds this
+    ///   tenant's candidates (its own rowid range), each checked with the same
+    ///   `LIKE`; up to [`COUNT_BOUND`] of them become a list of numbers. Past
+    ///   that, the list walks its index with the `LIKE`, which is then cheap,
+    ///   matches being that common.
+    /// - SQLite, shorter words: the `LIKE` alone (there is no trigram to look up).
+    fn plan_search(&mut self, filter: &LeadFilter) -> QueryResult<Search> {
+        let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) else {
+            return Ok(Search::Everything);
+        };
+        let pattern = contains_pattern(&fold_case(self.conn, q));
+        let indexed = q.chars().count() >= 3;
+        if indexed && matches!(self.conn, DbConnection::Sqlite(_)) {
+            let Some(base) = self.search_base()? else {
+                // The tenant never had a lead or company in this store.
+                return Ok(Search::Numbers(Vec::new()));
+            };
+            let phrase = fts_phrase(q);
+            let numbers = self.fts_lead_numbers(base, &phrase, &pattern)?;
+            if numbers.len() as i64 <= COUNT_BOUND {
+                return Ok(Search::Numbers(numbers));
+            }
+            let companies = self.fts_company_ids(base, &phrase, &pattern)?;
+            return Ok(Search::Like {
+                pattern,
+                companies,
+                more_than_bound: true,
+            });
+        }
+        let companies = self
+            .scope
+            .companies()
+            .filter(lower(companies::name).like(pattern.clone()).escape('\\'))
+            .select(companies::id)
+            .load(self.conn)?;
+        Ok(Search::Like {
+            pattern,
+            companies,
+            more_than_bound: false,
+        })
+    }
+
+    /// This tenant's search key in this SQLite file, times 2^32: the first rowid
+    /// of its range in the search index. `None` if it has none yet.
+    fn search_base(&mut self) -> QueryResult<Option<i64>> {
+        let tenant = self.scope.tenant_id().as_str().to_owned();
+        let DbConnection::Sqlite(c) = &mut *self.conn else {
+            return Ok(None);
+        };
+        Ok(diesel::sql_query(SEARCH_BASE)
+            .bind::<Text, _>(tenant)
+            .get_result::<Number>(c)
+            .optional()?
+            .map(|r| r.n))
+    }
+
+    /// Up to [`COUNT_BOUND`] + 1 numbers of leads that match `pattern` (name,
+    /// email or company name), from the trigram index's candidates.
+    fn fts_lead_numbers(
+        &mut self,
+        base: i64,
+        phrase: &str,
+        pattern: &str,
+    ) -> QueryResult<Vec<LeadNumber>> {
+        let tenant = self.scope.tenant_id().as_str().to_owned();
+        let DbConnection::Sqlite(c) = &mut *self.conn else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<Number> = diesel::sql_query(SEARCH_LEADS)
+            .bind::<Text, _>(tenant)
+            .bind::<BigInt, _>(base)
+            .bind::<Text, _>(phrase)
+            .bind::<Text, _>(pattern)
+            .bind::<BigInt, _>(COUNT_BOUND + 1)
+            .load(c)?;
+        Ok(rows.into_iter().map(|r| LeadNumber::new(r.n)).collect())
+    }
+
+    /// Ids of the companies whose name matches `pattern`, from the trigram
+    /// index's candidates.
+    fn fts_company_ids(
+        &mut self,
+        base: i64,
+        phrase: &str,
+        pattern: &str,
+    ) -> QueryResult<Vec<CompanyId>> {
+        let tenant = self.scope.tenant_id().as_str().to_owned();
+        let DbConnection::Sqlite(c) = &mut *self.conn else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<Id> = diesel::sql_query(SEARCH_COMPANIES)
+            .bind::<Text, _>(tenant)
+            .bind::<BigInt, _>(base)
+            .bind::<Text, _>(phrase)
+            .bind::<Text, _>(pattern)
+            .load(c)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CompanyId::from_string(r.id))
+            .collect())
     }
 
     /// How many leads match the filter. The whole list and a status filter read
     /// the tenant's counters (six rows, whatever its size); a filter they do not
     /// cover is counted up to [`COUNT_BOUND`], past which it says "more than".
     pub fn count_leads(&mut self, filter: &LeadFilter) -> QueryResult<LeadCount> {
-        let searching = filter.q.as_deref().is_some_and(|q| !q.trim().is_empty());
-        if !searching && filter.owner.is_none() && filter.company.is_none() {
-            let counts = self.lead_counts()?;
-            return Ok(LeadCount::Exact(
-                counts
-                    .iter()
-                    .filter(|(status, _, _)| filter.status.is_none_or(|s| s == *status))
-                    .map(|(_, n, _)| n)
-                    .sum(),
-            ));
+        let search = self.plan_search(filter)?;
+        self.count_planned(filter, &search)
+    }
+
+    fn count_planned(&mut self, filter: &LeadFilter, search: &Search) -> QueryResult<LeadCount> {
+        let others = filter.owner.is_some() || filter.company.is_some() || filter.status.is_some();
+        match search {
+            Search::Everything if filter.owner.is_none() && filter.company.is_none() => {
+                let counts = self.lead_counts()?;
+                return Ok(LeadCount::Exact(
+                    counts
+                        .iter()
+                        .filter(|(status, _, _)| filter.status.is_none_or(|s| s == *status))
+                        .map(|(_, n, _)| n)
+                        .sum(),
+                ));
+            }
+            Search::Numbers(numbers) if !others => {
+                return Ok(LeadCount::Exact(numbers.len() as i64));
+            }
+            Search::Like {
+                more_than_bound: true,
+                ..
+            } if !others => return Ok(LeadCount::MoreThan(COUNT_BOUND)),
+            _ => {}
         }
         let found = self
-            .filtered_leads(filter)
+            .filtered_leads(filter, search)
             .select(leads::number)
             .limit(COUNT_BOUND + 1)
             .load::<LeadNumber>(self.conn)?
@@ -207,8 +401,19 @@ impl TenantTx<'_> {
         cursor: Option<Lead>,
         limit: i64,
     ) -> QueryResult<(Vec<Lead>, Option<Lead>)> {
+        let search = self.plan_search(filter)?;
+        self.list_planned(filter, &search, cursor, limit)
+    }
+
+    fn list_planned(
+        &mut self,
+        filter: &LeadFilter,
+        search: &Search,
+        cursor: Option<Lead>,
+        limit: i64,
+    ) -> QueryResult<(Vec<Lead>, Option<Lead>)> {
         let limit = limit.clamp(1, MAX_LEAD_PAGE_SIZE);
-        let query = sorted_after(self.filtered_leads(filter), filter.sort, cursor);
+        let query = sorted_after(self.filtered_leads(filter, search), filter.sort, cursor);
         let mut rows: Vec<Lead> = query
             .select(Lead::as_select())
             .limit(limit + 1)
@@ -268,12 +473,17 @@ impl TenantTx<'_> {
         after: Option<LeadNumber>,
         limit: i64,
     ) -> QueryResult<LeadPage> {
-        let total = self.count_leads(filter)?;
-        let (leads, next_after) = self.list_leads(filter, after, limit)?;
+        let search = self.plan_search(filter)?;
+        let total = self.count_planned(filter, &search)?;
+        let cursor = match after {
+            Some(n) => self.find_lead_by_number(n)?,
+            None => None,
+        };
+        let (leads, next) = self.list_planned(filter, &search, cursor, limit)?;
         Ok(LeadPage {
             rows: self.describe_leads(leads)?,
             total,
-            next_after,
+            next_after: next.map(|l| l.number),
         })
     }
 }
@@ -281,6 +491,12 @@ impl TenantTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fts_phrases_quote_the_words_whole() {
+        assert_eq!(fts_phrase("ada"), "\"ada\"");
+        assert_eq!(fts_phrase("a \"b\" OR c*"), "\"a \"\"b\"\" OR c*\"");
+    }
 
     #[test]
     fn like_patterns_escape_wildcards() {

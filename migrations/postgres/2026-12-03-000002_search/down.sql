@@ -1,0 +1,2 @@
+DROP INDEX companies_search;
+DROP INDEX leads_search;

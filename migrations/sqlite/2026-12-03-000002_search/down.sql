@@ -1,0 +1,9 @@
+DROP TRIGGER company_search_update;
+DROP TRIGGER company_search_delete;
+DROP TRIGGER company_search_insert;
+DROP TRIGGER lead_search_update;
+DROP TRIGGER lead_search_delete;
+DROP TRIGGER lead_search_insert;
+DROP TABLE company_search;
+DROP TABLE lead_search;
+DROP TABLE search_keys;
