@@ -10,10 +10,10 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use tracing_actix_web::RootSpan;
 
 use super::TypedSession;
-use crate::db::Db;
 use crate::db::sessions::{LAST_SEEN_PRECISION, SessionMember};
 use crate::db::tenants::Tenant;
 use crate::db::users::Member;
+use crate::db::{Db, TenantTx};
 use crate::domain::{Role, SessionId};
 use crate::error::AppError;
 use crate::tenancy::Site;
@@ -54,68 +54,136 @@ impl CurrentMember {
     }
 }
 
-impl FromRequest for CurrentMember {
+/// What a request brings to show that a member is logged in on this host: the
+/// tenant and the hash of its session's token, not yet checked. [`CurrentMember`]
+/// checks it in a read of its own; a page that reads the database anyway checks it
+/// with [`SignedIn::read`], in the same transaction as its own queries, so that
+/// the page costs one database round.
+pub struct SignedIn {
+    tenant: Arc<Tenant>,
+    token_hash: Option<String>,
+    session: TypedSession,
+    db: Option<web::Data<Db>>,
+    next: Option<String>,
+    span: Option<RootSpan>,
+}
+
+impl FromRequest for SignedIn {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+    type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let tenant = CurrentTenant::from_request(req, payload).into_inner();
+        let tenant = match CurrentTenant::from_request(req, payload).into_inner() {
+            Ok(CurrentTenant(tenant)) => tenant,
+            Err(e) => return ready(Err(e)),
+        };
         let session = TypedSession::from_session(actix_session::SessionExt::get_session(req));
-        let db = req.app_data::<web::Data<Db>>().cloned();
+        let token_hash = session
+            .login_token(&tenant.scope)
+            .map(|token| crate::secret::hash_token(&token));
         let next = (req.method() == actix_web::http::Method::GET).then(|| {
             match req.uri().path_and_query() {
                 Some(pq) => pq.as_str().to_owned(),
                 None => req.path().to_owned(),
             }
         });
-        let span = req.extensions().get::<RootSpan>().cloned();
-        Box::pin(async move {
-            let CurrentTenant(tenant) = tenant?;
-            let db = db.ok_or_else(|| AppError::Internal(anyhow::anyhow!("Db not configured")))?;
-            let login_required = || AppError::LoginRequired { next: next.clone() };
-            let Some(token) = session.login_token(&tenant.scope) else {
-                return Err(login_required());
-            };
-            let token_hash = crate::secret::hash_token(&token);
-            let found = db
-                .read(&tenant.scope, move |tx| tx.find_session_member(&token_hash))
-                .await?;
-            match found {
-                Some(SessionMember {
-                    session: live,
-                    member,
-                }) if member.active => {
-                    if let Some(span) = span {
-                        span.record("user.id", member.id.as_str());
+        ready(Ok(SignedIn {
+            tenant,
+            token_hash,
+            session,
+            db: req.app_data::<web::Data<Db>>().cloned(),
+            next,
+            span: req.extensions().get::<RootSpan>().cloned(),
+        }))
+    }
+}
+
+impl SignedIn {
+    /// Checks the session and its member and, if they hold, runs `page` in the
+    /// same read transaction. A session that is ended, expired, or whose member is
+    /// deactivated or removed is logged out and answered with the log-in page;
+    /// `page` then never runs.
+    pub async fn read<T, F>(self, page: F) -> Result<(CurrentMember, T), AppError>
+    where
+        F: FnOnce(&mut TenantTx<'_>, &Member) -> diesel::QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self
+            .db
+            .clone()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("Db not configured")))?;
+        let Some(token_hash) = self.token_hash.clone() else {
+            return Err(self.login_required());
+        };
+        let found = db
+            .read(&self.tenant.scope, move |tx| {
+                match tx.find_session_member(&token_hash)? {
+                    Some(found) if found.member.active => {
+                        let out = page(tx, &found.member)?;
+                        Ok(Some((found, out)))
                     }
-                    let stale = crate::db::now() - live.last_seen_at
-                        > chrono::TimeDelta::from_std(LAST_SEEN_PRECISION)
-                            .unwrap_or(chrono::TimeDelta::MAX);
-                    if stale {
-                        let id = live.id.clone();
-                        match db
-                            .write(&tenant.scope, move |tx| tx.touch_session(&id))
-                            .await
-                        {
-                            // While a move pauses the tenant's writes, its pages
-                            // still read: the session's last-seen time waits.
-                            Err(crate::db::DbError::WritesPaused) => {}
-                            other => other?,
-                        }
-                    }
-                    Ok(CurrentMember {
-                        tenant,
-                        member,
-                        session: live.id,
-                    })
+                    _ => Ok(None),
                 }
-                _ => {
-                    // Ended, expired, or its member deactivated or removed: this
-                    // cookie is worth nothing any more.
-                    session.log_out();
-                    Err(login_required())
-                }
+            })
+            .await?;
+        match found {
+            Some((found, out)) => Ok((self.admit(&db, found).await?, out)),
+            None => {
+                // Ended, expired, or its member deactivated or removed: this
+                // cookie is worth nothing any more.
+                self.session.log_out();
+                Err(self.login_required())
             }
+        }
+    }
+
+    fn login_required(&self) -> AppError {
+        AppError::LoginRequired {
+            next: self.next.clone(),
+        }
+    }
+
+    /// The member of a session that holds: recorded on the request's span, and
+    /// the session's last-seen time brought up to date when it is stale.
+    async fn admit(self, db: &Db, found: SessionMember) -> Result<CurrentMember, AppError> {
+        let SessionMember {
+            session: live,
+            member,
+        } = found;
+        if let Some(span) = &self.span {
+            span.record("user.id", member.id.as_str());
+        }
+        let stale = crate::db::now() - live.last_seen_at
+            > chrono::TimeDelta::from_std(LAST_SEEN_PRECISION).unwrap_or(chrono::TimeDelta::MAX);
+        if stale {
+            let id = live.id.clone();
+            match db
+                .write(&self.tenant.scope, move |tx| tx.touch_session(&id))
+                .await
+            {
+                // While a move pauses the tenant's writes, its pages still
+                // read: the session's last-seen time waits.
+                Err(crate::db::DbError::WritesPaused) => {}
+                other => other?,
+            }
+        }
+        Ok(CurrentMember {
+            tenant: self.tenant,
+            member,
+            session: live.id,
+        })
+    }
+}
+
+impl FromRequest for CurrentMember {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed_in = SignedIn::from_request(req, payload).into_inner();
+        Box::pin(async move {
+            let (member, ()) = signed_in?.read(|_, _| Ok(())).await?;
+            Ok(member)
         })
     }
 }

@@ -8,6 +8,6 @@ pub mod password;
 pub mod session;
 
 pub use csrf::CsrfForm;
-pub use extractors::{AdminMember, CurrentMember, CurrentTenant};
+pub use extractors::{AdminMember, CurrentMember, CurrentTenant, SignedIn};
 pub use login::{end_session, start_session};
 pub use session::TypedSession;

@@ -1,11 +1,10 @@
 //! The dashboard: leads by status, the open pipeline, recent leads and notes.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::auth::{CurrentMember, TypedSession};
-use crate::db::Db;
+use crate::auth::{SignedIn, TypedSession};
 use crate::db::leads::{LeadFilter, LeadRow, StatusSummary};
 use crate::db::notes::RecentNote;
 use crate::domain::LeadSort;
@@ -28,12 +27,12 @@ struct DashboardPage {
 }
 
 pub(super) async fn show_dashboard(
-    me: CurrentMember,
+    visitor: SignedIn,
     session: TypedSession,
-    db: web::Data<Db>,
 ) -> AppResult<HttpResponse> {
-    let (by_status, recent_leads, recent_notes) = db
-        .read(&me.tenant.scope, |tx| {
+    // The session check and the page's queries in one read.
+    let (me, (by_status, recent_leads, recent_notes)) = visitor
+        .read(|tx, _| {
             let by_status = tx.lead_status_summary()?;
             let newest = LeadFilter {
                 sort: LeadSort::Created,

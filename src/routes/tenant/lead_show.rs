@@ -7,12 +7,12 @@ use serde::Deserialize;
 use validator::Validate;
 
 use crate::auth::csrf::NoFields;
-use crate::auth::{CsrfForm, CurrentMember, TypedSession};
+use crate::auth::{CsrfForm, CurrentMember, SignedIn, TypedSession};
 use crate::db::audit::{NewAuditEvent, actor_of};
 use crate::db::leads::{Activity, Lead};
 use crate::db::notes::{HISTORY_PAGE_SIZE, HistoryPage, NoteView};
 use crate::db::users::Member;
-use crate::db::{Db, QueryError};
+use crate::db::{Db, QueryError, TenantTx};
 use crate::domain::forms::FormErrors;
 use crate::domain::{AuditAction, RequestMeta};
 use crate::domain::{Before, CompanyNumber, LeadNumber, MAX_NOTE_LEN};
@@ -70,32 +70,39 @@ async fn load_detail(
     number: LeadNumber,
     start: HistoryStart,
 ) -> AppResult<LeadDetail> {
-    db.read(&me.tenant.scope, move |tx| {
-        let lead = tx
-            .find_lead_by_number(number)?
-            .ok_or(QueryError::NotFound)?;
-        let company = match &lead.company_id {
-            Some(id) => tx.find_company(id)?.map(|c| (c.number, c.name)),
-            None => None,
-        };
-        let owner = match &lead.owner_id {
-            Some(id) => tx.find_member(id)?,
-            None => None,
-        };
-        let notes = tx.list_notes(&lead.id, start.notes.as_ref(), HISTORY_PAGE_SIZE)?;
-        let activity = tx.list_activity(&lead.id, start.activity.as_ref(), HISTORY_PAGE_SIZE)?;
-        let paged = start.notes.is_some() || start.activity.is_some();
-        Ok(LeadDetail {
-            lead,
-            company,
-            owner,
-            notes,
-            activity,
-            paged,
-        })
+    db.read(&me.tenant.scope, move |tx| read_detail(tx, number, start))
+        .await
+        .map_err(Into::into)
+}
+
+/// The lead numbered `number` with what its page shows, from `start` on.
+fn read_detail(
+    tx: &mut TenantTx<'_>,
+    number: LeadNumber,
+    start: HistoryStart,
+) -> Result<LeadDetail, QueryError> {
+    let lead = tx
+        .find_lead_by_number(number)?
+        .ok_or(QueryError::NotFound)?;
+    let company = match &lead.company_id {
+        Some(id) => tx.find_company(id)?.map(|c| (c.number, c.name)),
+        None => None,
+    };
+    let owner = match &lead.owner_id {
+        Some(id) => tx.find_member(id)?,
+        None => None,
+    };
+    let notes = tx.list_notes(&lead.id, start.notes.as_ref(), HISTORY_PAGE_SIZE)?;
+    let activity = tx.list_activity(&lead.id, start.activity.as_ref(), HISTORY_PAGE_SIZE)?;
+    let paged = start.notes.is_some() || start.activity.is_some();
+    Ok(LeadDetail {
+        lead,
+        company,
+        owner,
+        notes,
+        activity,
+        paged,
     })
-    .await
-    .map_err(Into::into)
 }
 
 #[derive(Template)]
@@ -124,7 +131,16 @@ async fn show_page(
     session: &TypedSession,
     view: ShowView,
 ) -> AppResult<HttpResponse> {
-    let detail = load_detail(db, me, view.number, view.start).await?;
+    let detail = load_detail(db, me, view.number, view.start.clone()).await?;
+    render_show(me, session, view, detail)
+}
+
+fn render_show(
+    me: &CurrentMember,
+    session: &TypedSession,
+    view: ShowView,
+    detail: LeadDetail,
+) -> AppResult<HttpResponse> {
     render(
         view.status,
         &LeadShowPage {
@@ -138,9 +154,8 @@ async fn show_page(
 }
 
 pub(super) async fn show_lead(
-    me: CurrentMember,
+    visitor: SignedIn,
     session: TypedSession,
-    db: web::Data<Db>,
     path: web::Path<LeadNumber>,
     query: web::Query<HistoryQuery>,
 ) -> AppResult<HttpResponse> {
@@ -151,7 +166,12 @@ pub(super) async fn show_lead(
         errors: FormErrors::default(),
         start: query.into_inner().parse()?,
     };
-    show_page(&db, &me, &session, view).await
+    // The session check and the page's queries in one read.
+    let (number, start) = (view.number, view.start.clone());
+    let (me, detail) = visitor
+        .read(move |tx, _| read_detail(tx, number, start))
+        .await?;
+    render_show(&me, &session, view, detail)
 }
 
 #[tracing::instrument(name = "delete lead", skip_all)]

@@ -6,8 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::{CurrentMember, TypedSession};
-use crate::db::Db;
+use crate::auth::{SignedIn, TypedSession};
 use crate::db::leads::{LEAD_PAGE_SIZE, LeadFilter, LeadPage, MAX_LEAD_LIST_PAGE_SIZE};
 use crate::domain::{CompanyNumber, LeadNumber, LeadSort, LeadStatus, MemberId};
 use crate::error::AppResult;
@@ -93,9 +92,8 @@ struct LeadListPage {
 }
 
 pub(super) async fn list_leads(
-    me: CurrentMember,
+    visitor: SignedIn,
     session: TypedSession,
-    db: web::Data<Db>,
     query: web::Query<LeadListQuery>,
 ) -> AppResult<HttpResponse> {
     let query = query.into_inner();
@@ -103,8 +101,9 @@ pub(super) async fn list_leads(
     let after = query.after();
     let per = query.per_page();
     let company_filter = filter.company;
-    let (page, members, companies, filtered_company) = db
-        .read(&me.tenant.scope, move |tx| {
+    // The session check and the page's queries in one read.
+    let (me, (page, members, companies, filtered_company)) = visitor
+        .read(move |tx, _| {
             // Past the limit, a drop-down is no way to choose: `None` says so.
             let companies = Some(tx.company_choices(MAX_COMPANY_FILTER_CHOICES + 1)?)
                 .filter(|c| c.len() as i64 <= MAX_COMPANY_FILTER_CHOICES);
