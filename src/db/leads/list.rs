@@ -118,17 +118,19 @@ const SEARCH_BASE: &str = "SELECT key * 4294967296 AS n FROM search_keys WHERE t
 
 /// The matching leads of a tenant (`$1`, its index range from `$2`): candidates
 /// from the trigram index (phrase `$3`) by name or email, then by company name,
-/// each checked with the list's own `LIKE` (`$4`), at most `$5`. The index is the
-/// outer loop, so the `LIMIT` stops it early.
+/// each checked with the list's own `LIKE` (`$4`), at most `$5`. `CROSS JOIN`
+/// makes the index the outer loop (SQLite keeps that order), so the `LIMIT` stops
+/// it early; the planner would otherwise walk the tenant's leads and look each up
+/// in the index.
 const SEARCH_LEADS: &str = "\
     SELECT l.number AS n FROM lead_search f \
-      JOIN leads l ON l.tenant_id = $1 AND l.number = f.rowid - $2 \
+      CROSS JOIN leads l ON l.tenant_id = $1 AND l.number = f.rowid - $2 \
      WHERE lead_search MATCH $3 AND f.rowid >= $2 AND f.rowid < $2 + 4294967296 \
        AND (lower(l.name) LIKE $4 ESCAPE '\\' OR lower(l.email) LIKE $4 ESCAPE '\\') \
     UNION ALL \
     SELECT l.number AS n FROM company_search g \
-      JOIN companies c ON c.tenant_id = $1 AND c.number = g.rowid - $2 \
-      JOIN leads l ON l.tenant_id = $1 AND l.company_id = c.id \
+      CROSS JOIN companies c ON c.tenant_id = $1 AND c.number = g.rowid - $2 \
+      CROSS JOIN leads l ON l.tenant_id = $1 AND l.company_id = c.id \
      WHERE company_search MATCH $3 AND g.rowid >= $2 AND g.rowid < $2 + 4294967296 \
        AND lower(c.name) LIKE $4 ESCAPE '\\' \
        AND NOT (lower(l.name) LIKE $4 ESCAPE '\\' OR lower(l.email) LIKE $4 ESCAPE '\\') \
@@ -137,7 +139,7 @@ const SEARCH_LEADS: &str = "\
 /// The companies of a tenant whose name matches, found as [`SEARCH_LEADS`] does.
 const SEARCH_COMPANIES: &str = "\
     SELECT c.id AS id FROM company_search g \
-      JOIN companies c ON c.tenant_id = $1 AND c.number = g.rowid - $2 \
+      CROSS JOIN companies c ON c.tenant_id = $1 AND c.number = g.rowid - $2 \
      WHERE company_search MATCH $3 AND g.rowid >= $2 AND g.rowid < $2 + 4294967296 \
        AND lower(c.name) LIKE $4 ESCAPE '\\'";
 
@@ -474,12 +476,19 @@ impl TenantTx<'_> {
         limit: i64,
     ) -> QueryResult<LeadPage> {
         let search = self.plan_search(filter)?;
-        let total = self.count_planned(filter, &search)?;
         let cursor = match after {
             Some(n) => self.find_lead_by_number(n)?,
             None => None,
         };
+        let first_page = cursor.is_none();
         let (leads, next) = self.list_planned(filter, &search, cursor, limit)?;
+        // A first page that holds every match is its own count: a search that
+        // finds a few leads (or none) is not walked a second time to count them.
+        let total = if first_page && next.is_none() {
+            LeadCount::Exact(leads.len() as i64)
+        } else {
+            self.count_planned(filter, &search)?
+        };
         Ok(LeadPage {
             rows: self.describe_leads(leads)?,
             total,
