@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use common::{client, cpu_seconds, free_port, log_in, run_ok, wait_until_up};
+use common::{client, cpu_seconds, free_port, log_in, seed_demo, wait_until_up};
 use reqwest::{Client, StatusCode};
 
 /// Tenant A's budget.
@@ -54,18 +54,7 @@ async fn run() -> anyhow::Result<()> {
     let port = free_port()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let command = |port| common::command(dir.path(), &url, &url, port);
-    let mut seed = command(port);
-    seed.args(["seed", "--tenants", "2", "--leads", "2000"]);
-    run_ok(seed)?;
-    let mut limit = command(port);
-    limit.args([
-        "tenants",
-        "limits",
-        "demo-1",
-        "--requests-per-minute",
-        A_PER_MINUTE,
-    ]);
-    run_ok(limit)?;
+    seed_demo(|| command(port), 2, 2_000, A_PER_MINUTE)?;
     let log = std::fs::File::create(dir.path().join("server.log"))?;
     let mut server = command(port)
         .arg("serve")

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use common::{client, command, free_port, log_in, memory_mib, run_ok, wait_until_up};
+use common::{client, command, free_port, log_in, memory_mib, seed_demo, wait_until_up};
 use reqwest::{Client, StatusCode};
 
 /// Requests measured per scenario.
@@ -206,24 +206,7 @@ async fn bench_size(backend: &Backend, size: Size) -> anyhow::Result<Vec<Outcome
     let port = free_port()?;
     let command = |port| command(&dir, &app_url, &owner_url, port);
     let started = Instant::now();
-    let mut seed = command(port);
-    seed.args([
-        "seed",
-        "--tenants",
-        &size.tenants.to_string(),
-        "--leads",
-        &size.leads.to_string(),
-    ]);
-    run_ok(seed)?;
-    let mut limit = command(port);
-    limit.args([
-        "tenants",
-        "limits",
-        "demo-1",
-        "--requests-per-minute",
-        BENCH_BUDGET,
-    ]);
-    run_ok(limit)?;
+    seed_demo(|| command(port), size.tenants, size.leads, BENCH_BUDGET)?;
     let owner = owner_url.clone();
     tokio::task::spawn_blocking(move || {
         if owner.starts_with("postgres") {

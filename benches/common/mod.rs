@@ -45,6 +45,29 @@ pub fn run_ok(mut c: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Seeds `tenants` demo tenants of `leads` leads each with `make()`'s binary and
+/// gives `demo-1` a budget of `per_minute` requests a minute.
+pub fn seed_demo(
+    make: impl Fn() -> Command,
+    tenants: u32,
+    leads: u32,
+    per_minute: &str,
+) -> anyhow::Result<()> {
+    let mut seed = make();
+    seed.args(["seed", "--tenants", &tenants.to_string()])
+        .args(["--leads", &leads.to_string()]);
+    run_ok(seed)?;
+    let mut limit = make();
+    limit.args([
+        "tenants",
+        "limits",
+        "demo-1",
+        "--requests-per-minute",
+        per_minute,
+    ]);
+    run_ok(limit)
+}
+
 /// CPU seconds (user + system) the process has used.
 pub fn cpu_seconds(child: &Child) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id()))?;
