@@ -192,7 +192,7 @@ async fn import_takes_ten_thousand_rows_and_refuses_over_ten_mib(backend: Backen
     let r = app.import_csv("acme", csv.as_bytes(), None).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, list) = app.get_html("acme", "/leads").await;
-    assert!(list.contains("10000 leads match"));
+    assert!(list.contains("10,000 leads match"));
     // The export streams all of them, over pages of 1,000, each exactly once.
     let csv = app
         .get("acme", "/leads/export.csv?sort=name")

@@ -631,11 +631,11 @@ async fn the_counts_agree_with_the_leads_after_every_kind_of_write(backend: Back
             matches_in(&html)
         }
     };
-    assert_eq!(count("").await, "1004");
+    assert_eq!(count("").await, "1,004");
     assert_eq!(count("status=new").await, "1");
     assert_eq!(count("status=proposal").await, "2");
     assert_eq!(count("status=won").await, "0");
-    assert_eq!(count("status=lost").await, "1001");
+    assert_eq!(count("status=lost").await, "1,001");
     // No counter for a search: counted up to 1,000, then "more than".
     assert_eq!(count("q=Imported").await, "More than 1,000");
     assert_eq!(count("q=renamed").await, "1");

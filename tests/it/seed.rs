@@ -100,7 +100,7 @@ async fn seeded_tenants_are_complete_and_isolated(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(list.contains("4100 leads match"));
+    assert!(list.contains("4,100 leads match"));
     assert!(!list.contains("<select id=\"company\""));
     let list = app
         .get_with(&client, "demo-3", "/leads?company=7")

@@ -132,7 +132,11 @@ impl LeadCount {
 impl std::fmt::Display for LeadCount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
-            LeadCount::Exact(n) => write!(f, "{n}"),
+            LeadCount::Exact(n) => write!(
+                f,
+                "{}",
+                crate::domain::group_thousands(n.max(0).unsigned_abs())
+            ),
             LeadCount::MoreThan(n) => write!(
                 f,
                 "More than {}",
