@@ -85,10 +85,14 @@ fn lock_store(home: &TenantHome, backend: Backend) -> Lock {
     };
     let sql = match (backend, &home.schema) {
         (Backend::Sqlite, _) => "BEGIN IMMEDIATE; UPDATE tenants SET name = name;".to_owned(),
-        (Backend::Postgres, Some(schema)) => {
-            format!("BEGIN; LOCK TABLE \"{schema}\".tenants IN ACCESS EXCLUSIVE MODE;")
+        // The store's own record of its migrations, which every run reads and
+        // writes, whatever the migration it applies touches.
+        (Backend::Postgres, Some(schema)) => format!(
+            "BEGIN; LOCK TABLE \"{schema}\".__diesel_schema_migrations IN ACCESS EXCLUSIVE MODE;"
+        ),
+        (Backend::Postgres, None) => {
+            "BEGIN; LOCK TABLE __diesel_schema_migrations IN ACCESS EXCLUSIVE MODE;".into()
         }
-        (Backend::Postgres, None) => "BEGIN; LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE;".into(),
     };
     conn.batch_execute(&sql).expect("taking the lock");
     Lock(conn)
