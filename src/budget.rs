@@ -120,8 +120,22 @@ pub fn set_headers(headers: &mut actix_web::http::header::HeaderMap, state: &All
         HeaderValue::from_str(&Allowance::policy_header(state.limit)),
         HeaderValue::from_str(&state.header()),
     ) {
-        headers.insert(HeaderName::from_static("ratelimit-policy"), policy);
-        headers.insert(HeaderName::from_static("ratelimit"), now);
+        // Appended: an API response already carries its key's own policy.
+        headers.append(HeaderName::from_static("ratelimit-policy"), policy);
+        headers.append(HeaderName::from_static("ratelimit"), now);
+    }
+}
+
+/// Sets an API key's own `RateLimit-Policy` and `RateLimit` (named `"key"`),
+/// beside the tenant's that the budget middleware adds.
+pub fn set_key_headers(headers: &mut actix_web::http::header::HeaderMap, state: &Allowance) {
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    if let (Ok(policy), Ok(now)) = (
+        HeaderValue::from_str(&format!("\"key\";q={};w=60", state.limit)),
+        HeaderValue::from_str(&format!("\"key\";r={};t={}", state.remaining, state.reset)),
+    ) {
+        headers.append(HeaderName::from_static("ratelimit-policy"), policy);
+        headers.append(HeaderName::from_static("ratelimit"), now);
     }
 }
 
@@ -289,6 +303,74 @@ impl TenantBudgets {
     pub fn tracked(&self) -> u64 {
         self.entries.run_pending_tasks();
         self.entries.entry_count()
+    }
+}
+
+/// Each API key's own budget within its tenant's: a key may use at most
+/// [`KEY_SHARE`] of the tenant's requests a minute, so one integration cannot
+/// take the whole budget from the people using the pages. Bounded and pruned as
+/// the tenants' budgets are.
+pub struct KeyBudgets {
+    entries: Cache<String, Arc<(u32, Limiter)>>,
+}
+
+/// The share of the tenant's budget one key may use: a half.
+pub const KEY_SHARE: (u32, u32) = (1, 2);
+
+impl Default for KeyBudgets {
+    fn default() -> Self {
+        Self {
+            entries: Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_idle(IDLE)
+                .build(),
+        }
+    }
+}
+
+impl KeyBudgets {
+    /// A key's budget for a tenant budget of `tenant_per_minute`.
+    pub fn per_minute(tenant_per_minute: u32) -> u32 {
+        (tenant_per_minute.saturating_mul(KEY_SHARE.0) / KEY_SHARE.1).max(1)
+    }
+
+    /// Takes one request from key `id`'s budget.
+    pub fn check(&self, id: &str, tenant_per_minute: u32) -> Result<Allowance, OverBudget> {
+        let per_minute = Self::per_minute(tenant_per_minute);
+        let make = || {
+            let n = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+            Arc::new((
+                n.get(),
+                RateLimiter::direct(Quota::per_minute(n))
+                    .with_middleware::<StateInformationMiddleware>(),
+            ))
+        };
+        let mut entry = self.entries.get_with_by_ref(id, make);
+        if entry.0 != per_minute {
+            entry = make();
+            self.entries.insert(id.to_owned(), entry.clone());
+        }
+        let (limit, limiter) = (entry.0, &entry.1);
+        match limiter.check() {
+            Ok(state) => {
+                let remaining = state.remaining_burst_capacity();
+                let reset =
+                    (u64::from(limit - remaining.min(limit)) * 60).div_ceil(u64::from(limit));
+                Ok(Allowance {
+                    limit,
+                    remaining,
+                    reset,
+                })
+            }
+            Err(not_until) => Err(OverBudget {
+                limit,
+                retry_after: not_until
+                    .wait_time_from(limiter.clock().now())
+                    .as_secs_f64()
+                    .ceil()
+                    .max(1.0) as u64,
+            }),
+        }
     }
 }
 

@@ -15,15 +15,18 @@
 //!    own `DbError` for a unit as a whole, and knows nothing of HTTP or pages;
 //! 4. `error`: `AppError`, the status of every failure and the error page;
 //!    `ratelimit`, whose refusals are `AppError`s; `budget`, each tenant's
-//!    request budget and the usage counted in memory;
+//!    request budget and the usage counted in memory; `problem`, the API's
+//!    errors as `application/problem+json`;
 //! 5. `tenancy` (which tenant a host names) and `auth` (sessions, CSRF, passwords,
 //!    and the extractors handlers ask for);
 //! 6. `render`: pages, and what every page knows;
-//! 7. `routes` (the handlers, per area) and `mail` (composing mail, and the worker
-//!    that delivers the outbox);
+//! 7. `routes` (the handlers, per area), `api` (the JSON API: keys and tokens,
+//!    its handlers, the OpenAPI document) and `mail` (composing mail, and the
+//!    worker that delivers the outbox);
 //! 8. `telemetry`, `startup` and `cli`: the process, its server and its commands;
 //!    `bundle`, the file that `tenants export` writes and `tenants import` reads.
 
+pub mod api;
 pub mod auth;
 pub mod blocking;
 pub mod budget;
@@ -36,6 +39,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod problem;
 pub mod ratelimit;
 pub mod render;
 pub mod routes;

@@ -153,6 +153,8 @@ fn serve(
         config.pool_size,
     ));
     let waker = web::Data::new(waker);
+    let token_keys = web::Data::new(crate::api::caller::TokenKeys::new(&config));
+    let key_budgets = web::Data::new(crate::budget::KeyBudgets::default());
     let db = web::Data::new(db);
     let config = web::Data::new(config);
     let server = HttpServer::new(move || {
@@ -180,6 +182,8 @@ fn serve(
             .app_data(budgets.clone())
             .app_data(exports.clone())
             .app_data(waker.clone())
+            .app_data(token_keys.clone())
+            .app_data(key_budgets.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(
                 web::QueryConfig::default()

@@ -189,7 +189,12 @@ pub async fn gate(
             let production = req
                 .app_data::<web::Data<crate::config::Config>>()
                 .is_some_and(|c| c.environment == crate::config::Environment::Production);
-            let mut response = AppError::OverBudget { retry_after, limit }.error_response();
+            let refusal = AppError::OverBudget { retry_after, limit };
+            let mut response = if crate::problem::is_api_path(req.path()) {
+                crate::problem::ApiError::App(refusal).error_response()
+            } else {
+                refusal.error_response()
+            };
             crate::startup::add_security_headers(response.headers_mut(), production);
             Ok(req.into_response(response).map_into_right_body())
         }
@@ -239,7 +244,11 @@ pub async fn resolve_site(
     match refusal {
         None => Ok(next.call(req).await?.map_into_left_body()),
         Some(refusal) => {
-            let response = refusal.error_response();
+            let response = if crate::problem::is_api_path(req.path()) {
+                crate::problem::ApiError::from(refusal).error_response()
+            } else {
+                refusal.error_response()
+            };
             Ok(req.into_response(response).map_into_right_body())
         }
     }

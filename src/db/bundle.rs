@@ -35,8 +35,8 @@ use super::leads::Lead;
 use super::migrate::{latest_version, migrate_home};
 use super::operator::OperatorDb;
 use super::schema::{
-    audit_log, auth_tokens, companies, invites, lead_activities, leads, member_directory, notes,
-    outbox, sessions, tenants, users,
+    api_keys, audit_log, auth_tokens, companies, invites, lead_activities, leads, member_directory,
+    notes, outbox, sessions, tenants, users,
 };
 use super::scope::{TenantScope, TenantTx};
 use super::stores::{Home, StoreLayout, connect_home, create_home, drop_home};
@@ -319,6 +319,19 @@ records! {
         created_at: NaiveDateTime,
         last_seen_at: NaiveDateTime,
         expires_at: NaiveDateTime,
+    }
+    /// An API key (only its SHA-256): moves carry it, so integrations keep
+    /// working; bundles never.
+    ApiKeyRecord => api_keys {
+        name: String,
+        prefix: String,
+        key_hash: String,
+        scope: String,
+        created_by: String,
+        created_at: NaiveDateTime,
+        expires_at: NaiveDateTime,
+        last_used_at: Option<NaiveDateTime>,
+        revoked_at: Option<NaiveDateTime>,
     }
     /// A hand-off or reset link (only its token's SHA-256): moves only.
     TokenRecord => auth_tokens {

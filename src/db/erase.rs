@@ -33,6 +33,7 @@ pub const ERASE_ORDER: &[&str] = &[
     "import_staging",
     "invites",
     "sessions",
+    "api_keys",
     "auth_tokens",
     "member_directory",
     "users",

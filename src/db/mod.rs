@@ -22,6 +22,7 @@
 //! connection is taken inside that closure because `Pool::get` blocks too, and is
 //! never held across an `.await`.
 
+pub mod api_keys;
 pub mod audit;
 pub mod bundle;
 pub mod companies;

@@ -43,8 +43,8 @@ use sha2::{Digest, Sha256};
 
 use super::audit::with_deletes_allowed;
 use super::bundle::{
-    ActivityRecord, AuditRecord, CompanyRecord, InviteRecord, LeadRecord, NoteRecord, OutboxRecord,
-    Record, SessionRecord, TokenRecord, UserRecord, hex,
+    ActivityRecord, ApiKeyRecord, AuditRecord, CompanyRecord, InviteRecord, LeadRecord, NoteRecord,
+    OutboxRecord, Record, SessionRecord, TokenRecord, UserRecord, hex,
 };
 use super::erase::enter;
 use super::migrate::{latest_version, migrate_home};
@@ -59,7 +59,7 @@ use crate::domain::{Placement, TenantId, WriteState};
 /// deletes go the other way). Beyond a bundle's: sessions, so nobody is logged
 /// out, pending links, and the outbox, so no mail is lost. Staged imports are
 /// work in flight and stay behind.
-pub const MOVE_TABLES: [&str; 10] = [
+pub const MOVE_TABLES: [&str; 11] = [
     "users",
     "companies",
     "leads",
@@ -67,6 +67,7 @@ pub const MOVE_TABLES: [&str; 10] = [
     "notes",
     "lead_activities",
     "sessions",
+    "api_keys",
     "auth_tokens",
     "outbox",
     "audit_log",
@@ -75,7 +76,7 @@ pub const MOVE_TABLES: [&str; 10] = [
 /// Tables of the tenant in a store that are removed with the source (children
 /// first); the main database's `member_directory` is kept, being the index of
 /// a tenant placed elsewhere.
-const SOURCE_ROWS: [&str; 13] = [
+const SOURCE_ROWS: [&str; 14] = [
     "audit_log",
     "mail_queue",
     "outbox",
@@ -89,6 +90,7 @@ const SOURCE_ROWS: [&str; 13] = [
     "import_staging",
     "invites",
     "sessions",
+    "api_keys",
     "auth_tokens",
     "users",
 ];
@@ -642,6 +644,7 @@ fn diff_tables(
         diff_table::<NoteRecord>(src, dst, tenant)?,
         diff_table::<ActivityRecord>(src, dst, tenant)?,
         diff_table::<SessionRecord>(src, dst, tenant)?,
+        diff_table::<ApiKeyRecord>(src, dst, tenant)?,
         diff_table::<TokenRecord>(src, dst, tenant)?,
         diff_table::<OutboxRecord>(src, dst, tenant)?,
         diff_table::<AuditRecord>(src, dst, tenant)?,
@@ -670,6 +673,7 @@ fn digest_tables(conn: &mut DbConnection, tenant: &TenantId) -> anyhow::Result<V
         digest_table::<NoteRecord>(conn, tenant)?,
         digest_table::<ActivityRecord>(conn, tenant)?,
         digest_table::<SessionRecord>(conn, tenant)?,
+        digest_table::<ApiKeyRecord>(conn, tenant)?,
         digest_table::<TokenRecord>(conn, tenant)?,
         digest_table::<OutboxRecord>(conn, tenant)?,
         digest_table::<AuditRecord>(conn, tenant)?,
@@ -1129,6 +1133,7 @@ impl OperatorDb {
             n += copy_table::<NoteRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<ActivityRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<SessionRecord>(src, &mut dst, tenant, to, observer)?;
+            n += copy_table::<ApiKeyRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<TokenRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<OutboxRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<AuditRecord>(src, &mut dst, tenant, to, observer)?;
@@ -1416,8 +1421,8 @@ impl OperatorDb {
 /// The rows the copy will read (for its progress bar), inside the snapshot.
 fn digest_counts(conn: &mut DbConnection, tenant: &TenantId) -> QueryResult<u64> {
     use super::schema::{
-        audit_log, auth_tokens, companies, invites, lead_activities, leads, notes, outbox,
-        sessions, users,
+        api_keys, audit_log, auth_tokens, companies, invites, lead_activities, leads, notes,
+        outbox, sessions, users,
     };
     macro_rules! count {
         ($($table:ident),*) => {{
@@ -1434,6 +1439,7 @@ fn digest_counts(conn: &mut DbConnection, tenant: &TenantId) -> QueryResult<u64>
         notes,
         lead_activities,
         sessions,
+        api_keys,
         auth_tokens,
         outbox,
         audit_log

@@ -173,6 +173,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// API keys. Only a SHA-256 of the key is stored, beside its first characters
+    /// (`prefix`) for telling keys apart.
+    api_keys (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        scope -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     /// Invitations to join a tenant. Only a SHA-256 of the link token is stored.
     invites (tenant_id, id) {
         tenant_id -> Text,
@@ -329,6 +347,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     auth_tokens,
     sessions,
+    api_keys,
     invites,
     outbox,
     mail_queue,
@@ -348,6 +367,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "users",
     "auth_tokens",
     "sessions",
+    "api_keys",
     "import_staging",
     "invites",
     "outbox",

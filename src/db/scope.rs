@@ -21,8 +21,8 @@ use diesel::sql_types::Text;
 use super::DbConnection;
 use super::index_copy::Effects;
 use super::schema::{
-    audit_log, auth_tokens, companies, import_staging, invites, lead_activities, lead_counts,
-    leads, notes, outbox, sessions, users,
+    api_keys, audit_log, auth_tokens, companies, import_staging, invites, lead_activities,
+    lead_counts, leads, notes, outbox, sessions, users,
 };
 use super::stores::{Home, set_search_path};
 use crate::domain::{TenantId, WriteState};
@@ -79,6 +79,7 @@ scoped_sources! {
     users => users,
     auth_tokens => auth_tokens,
     sessions => sessions,
+    api_keys => api_keys,
     import_staging => import_staging,
     invites => invites,
     outbox => outbox,

@@ -1,6 +1,7 @@
 //! Validated value types. A value of these types has passed its rules, so code that
 //! receives one never checks again ("parse, don't validate").
 
+pub mod api_key;
 mod audit;
 mod cursor;
 mod email;
@@ -14,6 +15,7 @@ mod slug;
 pub mod spreadsheet;
 mod text_enum;
 
+pub use api_key::KeyScope;
 pub use audit::{Actor, ActorKind, AuditAction, RequestMeta};
 pub use cursor::Before;
 pub use email::Email;

@@ -770,6 +770,27 @@ impl TestApp {
         number_in_location(&r, "/companies/")
     }
 
+    /// Creates a lead named `name` on `host` with `client`; returns its number.
+    pub async fn create_lead_with(&self, client: &Browser, host: &str, name: &str) -> i64 {
+        let r = self
+            .post_with(client, host, "/leads", &[("name", name)])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "creating lead {name}");
+        number_in_location(&r, "/leads/")
+    }
+
+    /// GET with `client`, and return status and body.
+    pub async fn get_html_with(
+        &self,
+        client: &Browser,
+        host: &str,
+        path: &str,
+    ) -> (StatusCode, String) {
+        let r = self.get_with(client, host, path).await;
+        let status = r.status();
+        (status, r.text().await.unwrap_or_default())
+    }
+
     /// Creates a lead on `host` with the default client; returns its number.
     pub async fn create_lead(&self, host: &str, fields: &[(&str, &str)]) -> i64 {
         let r = self.post(host, "/leads", fields).await;

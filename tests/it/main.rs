@@ -7,6 +7,7 @@ mod helpers;
 mod pg;
 mod smtp;
 
+mod api;
 mod audit;
 mod auth;
 mod bundle;

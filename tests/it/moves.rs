@@ -122,7 +122,7 @@ fn assert_report(out: &std::process::Output) {
         .skip(1)
         .take_while(|l| !l.starts_with("moved "))
         .collect();
-    assert_eq!(tables.len(), 10, "{said}");
+    assert_eq!(tables.len(), 11, "{said}");
     for line in tables {
         let cells: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(cells[1], cells[2], "rows differ: {line}");
@@ -156,6 +156,22 @@ async fn moves_while_the_tenant_works(backend: Backend) {
         ],
     )
     .await;
+    // An API key, which must keep working wherever the tenant goes.
+    let r = app
+        .post_with(
+            &acme,
+            "acme",
+            "/settings/api/keys",
+            &[
+                ("name", "Integration"),
+                ("scope", "read"),
+                ("expires_in_days", "7"),
+            ],
+        )
+        .await;
+    let page = r.text().await.unwrap();
+    let at = page.find("value=\"tnt_").expect("a new key") + "value=\"".len();
+    let key = page[at..at + page[at..].find('"').unwrap()].to_owned();
 
     let stop = AtomicBool::new(false);
     let start = placement_of(&app, "acme");
@@ -238,6 +254,14 @@ async fn moves_while_the_tenant_works(backend: Backend) {
     };
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Prefers Tuesdays — ünïcode"), "{page}");
+    // The API key came along.
+    let me = new_client()
+        .get(app.url("acme", "/api/v1/me"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "the key after the moves");
     // Back where it started, and nothing of it left in the other places.
     assert_eq!(placement_of(&app, "acme"), start);
     assert_eq!(reports.len(), tour.len());

@@ -14,6 +14,11 @@ pub use lead::{LeadForm, LeadInput, LeadRefusal};
 pub struct FormErrors(BTreeMap<String, String>);
 
 impl FormErrors {
+    /// Every field's message, by field name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(f, m)| (f.as_str(), m.as_str()))
+    }
+
     /// Records a message for a field (the first one wins).
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.entry(field.into()).or_insert_with(|| message.into());

@@ -1,6 +1,7 @@
 //! Pages on a tenant's host.
 
 mod account;
+mod api_keys;
 mod audit;
 mod auth;
 mod companies;
@@ -24,7 +25,8 @@ pub use export_zip::ExportSlots;
 
 /// Registers the tenant routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").route(web::get().to(dashboard::show_dashboard)))
+    cfg.configure(crate::api::configure)
+        .service(web::resource("/").route(web::get().to(dashboard::show_dashboard)))
         .route("/handoff", web::post().to(auth::complete_signup))
         .route("/login", web::get().to(auth::login_form))
         .route("/login", web::post().to(auth::log_in))
@@ -77,6 +79,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/settings", web::get().to(settings::settings_form))
         .route("/settings", web::post().to(settings::update_settings))
+        .route("/settings/api", web::get().to(api_keys::show_api_keys))
+        .route(
+            "/settings/api/keys",
+            web::post().to(api_keys::create_api_key),
+        )
+        .route(
+            "/settings/api/keys/{id}/revoke",
+            web::post().to(api_keys::revoke_api_key),
+        )
         .route("/settings/usage", web::get().to(usage::show_usage))
         .route("/settings/audit", web::get().to(audit::show_audit_log))
         .route(
