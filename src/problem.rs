@@ -42,8 +42,10 @@ pub struct Problem {
 pub enum ApiError {
     /// 400: the request cannot be read (malformed JSON, a bad query value).
     BadRequest(String),
-    /// 401: no credentials, or credentials that do not hold here.
+    /// 401: credentials that do not hold here.
     Unauthorized(&'static str),
+    /// 401: no credentials at all.
+    NoCredentials,
     /// 403: the key may not do this, or a quota of the plan is reached.
     Forbidden(String),
     /// 404: nothing here (or it belongs to another workspace: the same answer).
@@ -138,6 +140,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(m) => m.clone(),
             ApiError::Unauthorized(why) => (*why).to_owned(),
+            ApiError::NoCredentials => {
+                "Send an API key or an access token as `Authorization: Bearer ...`.".to_owned()
+            }
             ApiError::Forbidden(m) => m.clone(),
             ApiError::NotFound => {
                 "There is nothing here, or it belongs to another workspace.".to_owned()
@@ -186,7 +191,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::NoCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -226,9 +231,14 @@ impl ResponseError for ApiError {
             .body(serde_json::to_string(&problem).unwrap_or_default());
         let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: no error code when the request had no credentials.
+            let challenge = match self {
+                ApiError::Unauthorized(_) => "Bearer realm=\"api\", error=\"invalid_token\"",
+                _ => "Bearer realm=\"api\"",
+            };
             headers.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"api\", error=\"invalid_token\""),
+                HeaderValue::from_static(challenge),
             );
         }
         let retry_after = match self {

@@ -176,11 +176,7 @@ impl ApiCaller {
             Some(Site::Tenant(t)) => t.clone(),
             _ => return Err(ApiError::NotFound),
         };
-        let missing = || {
-            ApiError::Unauthorized(
-                "Send an API key or an access token as `Authorization: Bearer ...`.",
-            )
-        };
+        let missing = || ApiError::NoCredentials;
         let value = req
             .headers()
             .get(header::AUTHORIZATION)

@@ -11,8 +11,8 @@
 //! wherever they are read: [`OperatorDb::tenant_digests`] computes them without
 //! writing anything.
 //!
-//! What never travels: sessions, auth tokens (hand-off and reset links), the
-//! outbox and mail queue, and staged imports: secrets or work in flight. Members
+//! What never travels: sessions, auth tokens (hand-off and reset links), API
+//! keys, the outbox and mail queue, and staged imports: secrets or work in flight. Members
 //! travel with their argon2 hashes (so they log in after a restore), invites with
 //! the SHA-256 of their link's token (so a pending invite's link still works).
 //!

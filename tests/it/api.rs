@@ -380,7 +380,9 @@ async fn credentials_that_do_not_hold_here_get_401(backend: Backend) {
         bearer: None,
         ..Api::new(&app, "api-one", "")
     };
-    refused(none, "no credentials").await;
+    let r = none.raw(Method::GET, "/api/v1/leads", None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"api\"");
     let with_cookie = Api {
         bearer: None,
         client: app.client.clone(),
