@@ -405,6 +405,51 @@ async fn credentials_that_do_not_hold_here_get_401(backend: Backend) {
             .starts_with("/login")
     );
 
+    // The key form needs the session's CSRF token, and refuses what is not valid
+    // with the form kept.
+    let r = app
+        .post_raw(
+            &app.client,
+            "api-one",
+            "/settings/api/keys",
+            &[
+                ("name", "No token"),
+                ("scope", "read"),
+                ("expires_in_days", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    for (days, scope) in [
+        ("0", "read"),
+        ("366", "read"),
+        ("x", "read"),
+        ("5", "admin"),
+    ] {
+        let r = app
+            .post(
+                "api-one",
+                "/settings/api/keys",
+                &[
+                    ("name", "Kept name"),
+                    ("scope", scope),
+                    ("expires_in_days", days),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{days} {scope}"
+        );
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("value=\"Kept name\""),
+            "the form keeps the name"
+        );
+        assert!(!page.contains("value=\"tnt_"), "no key made");
+    }
+
     // Revoked: the key and the token minted before, at once.
     let (_, me) = one.get("/api/v1/me").await;
     let id = me["key"]["id"].as_str().unwrap().to_owned();

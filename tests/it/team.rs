@@ -368,6 +368,8 @@ async fn members_are_refused_on_admin_routes(backend: Backend) {
         format!("/team/members/{admin_id}/role"),
         format!("/team/members/{admin_id}/deactivate"),
         "/settings".to_owned(),
+        "/settings/api/keys".to_owned(),
+        "/settings/api/keys/x/revoke".to_owned(),
     ] {
         let r = app
             .post_with(
@@ -383,10 +385,13 @@ async fn members_are_refused_on_admin_routes(backend: Backend) {
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
-    assert_eq!(
-        app.get_with(&bob, "acme", "/settings").await.status(),
-        StatusCode::FORBIDDEN
-    );
+    for page in ["/settings", "/settings/api"] {
+        assert_eq!(
+            app.get_with(&bob, "acme", page).await.status(),
+            StatusCode::FORBIDDEN,
+            "{page}"
+        );
+    }
     // Nothing changed.
     let (_, body) = app.get_html("acme", "/").await;
     assert!(!body.contains("Pwned"));
