@@ -260,7 +260,7 @@ async fn classify(req: &ServiceRequest) -> Result<Option<Allowance>, AppError> {
     let mut allowance = None;
     let path = req.path();
     refuse_nul(path, req.query_string())?;
-    let any_host = path == "/healthz" || path.starts_with("/static/");
+    let any_host = path == "/healthz" || path == "/favicon.ico" || path.starts_with("/static/");
     if !any_host {
         let resolver = req
             .app_data::<web::Data<TenantResolver>>()

@@ -8,9 +8,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 const HANDOFF_JS: &str = include_str!("../../static/handoff.js");
+const PIPELINE_JS: &str = include_str!("../../static/pipeline.js");
+const FAVICON_SVG: &str = include_str!("../../static/favicon.svg");
 
 static CSS_VERSION: LazyLock<String> = LazyLock::new(|| version_of(APP_CSS));
 static HANDOFF_JS_VERSION: LazyLock<String> = LazyLock::new(|| version_of(HANDOFF_JS));
+static PIPELINE_JS_VERSION: LazyLock<String> = LazyLock::new(|| version_of(PIPELINE_JS));
+static FAVICON_VERSION: LazyLock<String> = LazyLock::new(|| version_of(FAVICON_SVG));
 
 fn version_of(body: &str) -> String {
     crate::secret::hash_token(body)[..12].to_owned()
@@ -26,10 +30,19 @@ pub fn handoff_js_version() -> &'static str {
     HANDOFF_JS_VERSION.as_str()
 }
 
+/// The pipeline board's script's content hash, for cache-busting links.
+pub fn pipeline_js_version() -> &'static str {
+    PIPELINE_JS_VERSION.as_str()
+}
+
 /// Registers `/static/...`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/app.css", web::get().to(stylesheet))
-        .route("/static/handoff.js", web::get().to(handoff_script));
+        .route("/static/handoff.js", web::get().to(handoff_script))
+        .route("/static/pipeline.js", web::get().to(pipeline_script))
+        // Browsers ask every host for `/favicon.ico`, whatever the page links.
+        .route("/static/favicon.svg", web::get().to(favicon))
+        .route("/favicon.ico", web::get().to(favicon));
 }
 
 async fn stylesheet(req: HttpRequest) -> HttpResponse {
@@ -43,6 +56,24 @@ async fn handoff_script(req: HttpRequest) -> HttpResponse {
         handoff_js_version(),
         "text/javascript; charset=utf-8",
     )
+}
+
+async fn pipeline_script(req: HttpRequest) -> HttpResponse {
+    serve(
+        &req,
+        PIPELINE_JS,
+        pipeline_js_version(),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+/// The icon's content hash, for cache-busting links.
+pub fn favicon_version() -> &'static str {
+    FAVICON_VERSION.as_str()
+}
+
+async fn favicon(req: HttpRequest) -> HttpResponse {
+    serve(&req, FAVICON_SVG, favicon_version(), "image/svg+xml")
 }
 
 /// An asset with its ETag; `304` when the browser has this version.

@@ -23,6 +23,7 @@ mod leads;
 mod limits;
 mod moves;
 mod nul;
+mod pipeline;
 mod placements;
 mod plans;
 mod proxies;

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::{COUNT_BOUND, Lead, LeadCount, LeadPage, LeadRow, MAX_LEAD_PAGE_SIZE};
+use super::{BoardColumn, COUNT_BOUND, Lead, LeadCount, LeadPage, LeadRow, MAX_LEAD_PAGE_SIZE};
 use crate::db::schema::{companies, lead_counts, leads};
 use crate::db::scope::TenantTx;
 use crate::db::{DbBackend, DbConnection};
@@ -466,6 +466,73 @@ impl TenantTx<'_> {
                 lead,
             })
             .collect())
+    }
+
+    /// The pipeline board: a column per status with its count, its value (when
+    /// the count is exact) and its first `per_column` leads in the list's order.
+    /// Unfiltered, counts and values come from the counters, so a status with
+    /// 10,000 leads costs its first cards only.
+    pub fn board(&mut self, filter: &LeadFilter, per_column: i64) -> QueryResult<Vec<BoardColumn>> {
+        let unfiltered = filter.q.is_none() && filter.owner.is_none() && filter.company.is_none();
+        let counters = if unfiltered {
+            self.lead_counts()?
+        } else {
+            Vec::new()
+        };
+        let search = self.plan_search(filter)?;
+        let mut columns = Vec::new();
+        let mut all = Vec::new();
+        for status in LeadStatus::ALL {
+            let f = LeadFilter {
+                status: Some(status),
+                ..filter.clone()
+            };
+            let (leads, next) = self.list_planned(&f, &search, None, per_column)?;
+            let (count, value) = if unfiltered {
+                let (n, v) = counters
+                    .iter()
+                    .find(|(s, _, _)| *s == status)
+                    .map_or((0, 0), |(_, n, v)| (*n, *v));
+                (LeadCount::Exact(n), Some(v))
+            } else if next.is_none() {
+                let v = leads.iter().map(|l| l.value).sum();
+                (LeadCount::Exact(leads.len() as i64), Some(v))
+            } else {
+                match self.count_planned(&f, &search)? {
+                    LeadCount::Exact(n) => {
+                        (LeadCount::Exact(n), Some(self.value_planned(&f, &search)?))
+                    }
+                    more => (more, None),
+                }
+            };
+            columns.push(BoardColumn {
+                status,
+                count,
+                value,
+                more: next.is_some(),
+                cards: Vec::new(),
+            });
+            all.extend(leads);
+        }
+        // Names for every card in one round.
+        for row in self.describe_leads(all)? {
+            if let Some(column) = columns.iter_mut().find(|c| c.status == row.lead.status) {
+                column.cards.push(row);
+            }
+        }
+        Ok(columns)
+    }
+
+    /// The summed value of the leads a filter matches (only asked for counts that
+    /// are exact, so at most [`COUNT_BOUND`] leads).
+    fn value_planned(&mut self, filter: &LeadFilter, search: &Search) -> QueryResult<i64> {
+        let sum: Option<i64> = self
+            .filtered_leads(filter, search)
+            .select(diesel::dsl::sql::<diesel::sql_types::Nullable<BigInt>>(
+                "CAST(SUM(leads.value) AS BIGINT)",
+            ))
+            .first(self.conn)?;
+        Ok(sum.unwrap_or(0))
     }
 
     /// One page of the list with names and the total count.

@@ -157,6 +157,21 @@ pub struct LeadPage {
     pub next_after: Option<LeadNumber>,
 }
 
+/// One column of the pipeline board.
+#[derive(Clone, Debug)]
+pub struct BoardColumn {
+    /// Its status.
+    pub status: LeadStatus,
+    /// How many leads it holds (bounded when filtered by a search).
+    pub count: LeadCount,
+    /// Their summed value, when the count is exact.
+    pub value: Option<i64>,
+    /// Whether there are more leads than the cards shown.
+    pub more: bool,
+    /// Its first leads, in the list's order.
+    pub cards: Vec<LeadRow>,
+}
+
 /// Leads and value per status, for the dashboard.
 #[derive(Clone, Debug)]
 pub struct StatusSummary {

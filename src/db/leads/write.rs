@@ -195,6 +195,25 @@ impl TenantTx<'_> {
         Ok(Ok(()))
     }
 
+    /// Moves a lead to `status` (the pipeline board's move), recorded as
+    /// activity; `false` if it had that status already (nothing changes).
+    pub fn change_lead_status(
+        &mut self,
+        existing: &Lead,
+        status: LeadStatus,
+        actor: &MemberId,
+    ) -> QueryResult<bool> {
+        if existing.status == status {
+            return Ok(false);
+        }
+        let at = now();
+        diesel::update(self.scope.leads().filter(leads::id.eq(&existing.id)))
+            .set((leads::status.eq(status), leads::updated_at.eq(at)))
+            .execute(self.conn)?;
+        self.record_status(&existing.id, Some(actor), Some(existing.status), status, at)?;
+        Ok(true)
+    }
+
     /// Deletes a lead; its notes and activity go with it (foreign-key cascade).
     pub fn delete_lead(&mut self, id: &LeadId) -> QueryResult<usize> {
         diesel::delete(self.scope.leads().filter(leads::id.eq(id))).execute(self.conn)

@@ -13,6 +13,7 @@ mod lead_form;
 mod lead_show;
 mod leads;
 mod password;
+mod pipeline;
 mod settings;
 mod team;
 mod usage;
@@ -110,7 +111,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(lead_csv::import_form))
                 .route(web::post().to(lead_csv::import_leads)),
         )
+        .route("/pipeline", web::get().to(pipeline::show_pipeline))
         .route("/leads/{id}", web::get().to(lead_show::show_lead))
+        .route(
+            "/leads/{id}/status",
+            web::post().to(pipeline::change_status),
+        )
         .route("/leads/{id}", web::post().to(lead_form::update_lead))
         .route("/leads/{id}/edit", web::get().to(lead_form::edit_lead_form))
         .route("/leads/{id}/delete", web::post().to(lead_show::delete_lead))
