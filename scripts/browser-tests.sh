@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Browser tests in the installed Chromium (Debian's `chromium`), driven by
-# playwright-core (installed under target/, no browser download), against a
-# server on a fresh SQLite file with one seeded workspace. Screenshots go to
-# target/browser-shots/.
+# playwright-core (installed under target/ with axe-core; no browser download),
+# against a server on a fresh SQLite file with one seeded workspace: the
+# pipeline board (tests/browser/pipeline.mjs) and an accessibility audit of every
+# page (tests/browser/a11y.mjs). Screenshots go to target/browser-shots/.
 #
 #   scripts/browser-tests.sh
 #   TENANTRY_BIN=target/debug/tenantry scripts/browser-tests.sh   # a debug build
@@ -10,9 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 NODE_DIR="target/browser-tests"
-if [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
+if [ ! -d "$NODE_DIR/node_modules/playwright-core" ] || [ ! -d "$NODE_DIR/node_modules/axe-core" ]; then
   mkdir -p "$NODE_DIR"
-  (cd "$NODE_DIR" && npm init -y >/dev/null && npm install --silent playwright-core@1)
+  (cd "$NODE_DIR" && npm init -y >/dev/null && npm install --silent playwright-core@1 axe-core@4)
 fi
 if [ -z "${TENANTRY_BIN:-}" ]; then
   cargo build --release --quiet
@@ -41,5 +42,6 @@ done
 
 mkdir -p target/browser-shots
 cp tests/browser/*.mjs "$NODE_DIR/"
-BASE="http://demo-1.localhost:$PORT" SHOTS="$PWD/target/browser-shots" \
-  node "$NODE_DIR/pipeline.mjs"
+export BASE="http://demo-1.localhost:$PORT" APEX="http://localhost:$PORT"
+SHOTS="$PWD/target/browser-shots" node "$NODE_DIR/pipeline.mjs"
+node "$NODE_DIR/a11y.mjs"

@@ -452,4 +452,21 @@ mod tests {
         };
         assert_eq!(a.header(), "\"tenant\";r=12;t=36");
     }
+
+    #[test]
+    fn a_key_gets_half_its_tenants_budget_and_its_own_limiter() {
+        assert_eq!(KeyBudgets::per_minute(30), 15);
+        assert_eq!(KeyBudgets::per_minute(1), 1);
+        let keys = KeyBudgets::default();
+        for i in 1..=15 {
+            assert!(keys.check("key-a", 30).is_ok(), "request {i}");
+        }
+        let over = keys.check("key-a", 30).expect_err("the 16th is refused");
+        assert_eq!(over.limit, 15);
+        assert!(over.retry_after >= 1);
+        // Another key of the same tenant is untouched.
+        assert!(keys.check("key-b", 30).is_ok());
+        // A new tenant budget gives the key a new, full one.
+        assert!(keys.check("key-a", 60).is_ok());
+    }
 }
