@@ -133,6 +133,13 @@ pub(super) async fn change_status(
     let form = form.into_inner();
     let json = wants_json(&req);
     let Ok(status) = form.status.trim().parse::<LeadStatus>() else {
+        // Another tenant's number is a 404 whatever the form says.
+        db.read(&me.tenant.scope, move |tx| {
+            tx.find_lead_by_number(number)?
+                .map(|_| ())
+                .ok_or(QueryError::NotFound)
+        })
+        .await?;
         let message = "Choose one of new, contacted, qualified, proposal, won or lost.";
         if json {
             return Ok(HttpResponse::UnprocessableEntity()
