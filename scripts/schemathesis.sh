@@ -6,6 +6,7 @@
 # publishes (status codes, content types, headers, bodies).
 #
 #   scripts/schemathesis.sh            # 25 cases per operation, 2 minutes at most
+#   TENANTRY_BIN=target/debug/tenantry scripts/schemathesis.sh   # a debug build
 #   EXAMPLES=100 scripts/schemathesis.sh
 #
 # Bounded: loopback only, EXAMPLES cases per operation, MAX_TIME seconds at most.
@@ -24,32 +25,12 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
   "$VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build --release --quiet
-BIN="$PWD/target/release/tenantry"
-WORK="$(mktemp -d)"
-SERVER=""
-cleanup() {
-  if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-export DATABASE_URL="sqlite://$WORK/fuzz.db" MIGRATION_DATABASE_URL="sqlite://$WORK/fuzz.db"
-export DATA_DIR="$WORK" PORT BASE_DOMAIN=localhost RUST_LOG=warn
-export SECRET_KEY="schemathesis-only-$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')"
-"$BIN" seed --tenants 1 --leads 200 >/dev/null
 # A budget the fuzzer cannot reach (the budget itself has tests of its own).
-"$BIN" tenants limits demo-1 --requests-per-minute 1000000 >/dev/null
-"$BIN" serve >"$WORK/server.log" 2>&1 &
-SERVER=$!
+LEADS=200 REQUESTS_PER_MINUTE=1000000
+. scripts/seeded-server.sh
 
 HOST="demo-1.localhost"
 BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 50); do
-  curl -fsS -o /dev/null "$BASE/healthz" && break
-  sleep 0.2
-done
 
 # Log in as the seeded admin and make a key, as an admin would.
 JAR="$WORK/cookies"
