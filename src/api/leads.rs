@@ -11,7 +11,7 @@ use super::caller::ApiCaller;
 use super::{Page, json, nullable, timestamp};
 use crate::db::QueryResult;
 use crate::db::audit::NewAuditEvent;
-use crate::db::leads::{Lead, LeadFilter, LeadRow, MAX_LEAD_LIST_PAGE_SIZE};
+use crate::db::leads::{LeadFilter, LeadRow, MAX_LEAD_LIST_PAGE_SIZE};
 use crate::db::notes::HISTORY_PAGE_SIZE;
 use crate::domain::forms::LeadForm;
 use crate::domain::{
@@ -154,24 +154,6 @@ impl LeadBody {
             base.source = v;
         }
         base
-    }
-}
-
-/// The form filled in with a lead's current values (the edit form's values).
-fn form_of(lead: &Lead, company: Option<CompanyNumber>) -> LeadForm {
-    LeadForm {
-        name: lead.name.clone(),
-        email: lead.email.clone(),
-        phone: lead.phone.clone(),
-        company_id: company.map(|n| n.to_string()).unwrap_or_default(),
-        status: lead.status.as_str().to_owned(),
-        value: format_money(lead.value),
-        owner_id: lead
-            .owner_id
-            .as_ref()
-            .map(|o| o.as_str().to_owned())
-            .unwrap_or_default(),
-        source: lead.source.clone(),
     }
 }
 
@@ -385,7 +367,7 @@ pub async fn update_lead(
                 Some(id) => tx.find_company(id)?.map(|c| c.number),
                 None => None,
             };
-            let input = match body.over(form_of(&lead, company)).parse() {
+            let input = match body.over(lead.form(company)).parse() {
                 Ok(input) => input,
                 Err(errors) => return Ok(Err(ApiError::invalid(&errors))),
             };

@@ -11,6 +11,7 @@ use diesel::prelude::*;
 pub use list::LeadFilter;
 
 use super::schema::leads;
+use crate::domain::forms::LeadForm;
 use crate::domain::spreadsheet::csv_safe;
 use crate::domain::{
     CompanyId, CompanyNumber, LeadId, LeadNumber, LeadStatus, MemberId, format_money,
@@ -60,6 +61,32 @@ pub struct Lead {
     pub created_at: NaiveDateTime,
     /// Last change.
     pub updated_at: NaiveDateTime,
+}
+
+impl Lead {
+    /// The lead form filled in with this lead's values (`company` is its
+    /// company's number): what the edit form shows, and what the API's `PATCH`
+    /// changes the sent fields of.
+    pub fn form(&self, company: Option<CompanyNumber>) -> LeadForm {
+        LeadForm {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            company_id: company.map(|n| n.to_string()).unwrap_or_default(),
+            status: self.status.as_str().to_owned(),
+            value: if self.value == 0 {
+                String::new()
+            } else {
+                format_money(self.value)
+            },
+            owner_id: self
+                .owner_id
+                .as_ref()
+                .map(|o| o.as_str().to_owned())
+                .unwrap_or_default(),
+            source: self.source.clone(),
+        }
+    }
 }
 
 /// A lead with what the list shows beside it.

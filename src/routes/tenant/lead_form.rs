@@ -8,37 +8,12 @@ use serde::Deserialize;
 
 use crate::auth::{CsrfForm, CurrentMember, TypedSession};
 use crate::db::companies::MAX_COMPANY_CHOICES;
-use crate::db::leads::Lead;
 use crate::db::{Db, QueryError};
 use crate::domain::forms::{FormErrors, LeadForm, LeadRefusal};
-use crate::domain::{
-    CompanyNumber, LeadNumber, LeadStatus, MemberId, Quota, QuotaHit, format_money,
-};
+use crate::domain::{CompanyNumber, LeadNumber, LeadStatus, MemberId, Quota, QuotaHit};
 use crate::error::AppResult;
 use crate::http::see_other;
 use crate::render::{PageContext, render};
-
-/// The form filled in with a lead's current values.
-fn form_of(lead: &Lead, company: Option<CompanyNumber>) -> LeadForm {
-    LeadForm {
-        name: lead.name.clone(),
-        email: lead.email.clone(),
-        phone: lead.phone.clone(),
-        company_id: company.map(|n| n.to_string()).unwrap_or_default(),
-        status: lead.status.as_str().to_owned(),
-        value: if lead.value == 0 {
-            String::new()
-        } else {
-            format_money(lead.value)
-        },
-        owner_id: lead
-            .owner_id
-            .as_ref()
-            .map(|o| o.as_str().to_owned())
-            .unwrap_or_default(),
-        source: lead.source.clone(),
-    }
-}
 
 #[derive(Template)]
 #[template(path = "leads/form.html")]
@@ -218,7 +193,7 @@ pub(super) async fn edit_lead_form(
                 Some(id) => tx.find_company(id)?.map(|c| c.number),
                 None => None,
             };
-            Ok(form_of(&lead, company))
+            Ok(lead.form(company))
         })
         .await?;
     form_page(&db, &me, &session, FormView::fresh(form, Some(number))).await
