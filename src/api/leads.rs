@@ -542,7 +542,7 @@ pub async fn create_note(
             let Some(lead) = tx.find_lead_by_number(LeadNumber::new(number))? else {
                 return Ok(Err(ApiError::NotFound));
             };
-            tx.add_note(&lead.id, &holder.member.id, &text)?;
+            tx.add_note(&lead, &holder.member.id, &text)?;
             Ok(Ok(NoteJson {
                 body: text,
                 author: Some(MemberRef {

@@ -24,7 +24,7 @@
 use std::io::BufRead;
 
 use anyhow::Context;
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -35,8 +35,8 @@ use super::leads::Lead;
 use super::migrate::{latest_version, migrate_home};
 use super::operator::OperatorDb;
 use super::schema::{
-    api_keys, audit_log, auth_tokens, companies, invites, lead_activities, leads, member_directory,
-    notes, outbox, sessions, tenants, users,
+    api_keys, audit_log, auth_tokens, companies, invites, lead_activities, lead_import_changes,
+    lead_imports, leads, member_directory, notes, outbox, sessions, tasks, tenants, users,
 };
 use super::scope::{TenantScope, TenantTx};
 use super::stores::{Home, StoreLayout, connect_home, create_home, drop_home};
@@ -47,15 +47,25 @@ use crate::domain::spreadsheet::csv_safe;
 use crate::domain::{LeadNumber, Placement, TenantId};
 
 /// The tables a bundle holds, parents before children (the order of import).
-pub const BUNDLE_TABLES: [&str; 7] = [
+pub const BUNDLE_TABLES: [&str; 8] = [
     "users",
     "companies",
     "leads",
     "invites",
     "notes",
     "lead_activities",
+    "tasks",
     "audit_log",
 ];
+
+/// Bundle tables added after format 1 began: a bundle made before them has no
+/// file for them, and restores with none of their rows.
+pub const LATER_TABLES: [&str; 1] = ["tasks"];
+
+/// The kind of an activity entry from a bundle made before entries had kinds.
+fn status_kind() -> String {
+    "status".to_owned()
+}
 
 /// Rows read per query while exporting.
 pub(super) const PAGE_ROWS: i64 = 1_000;
@@ -165,7 +175,7 @@ pub(super) trait Record: Serialize + DeserializeOwned + PartialEq + Send {
 }
 
 macro_rules! records {
-    ($($(#[$doc:meta])* $name:ident => $table:ident { $($field:ident: $ty:ty),* $(,)? })*) => {
+    ($($(#[$doc:meta])* $name:ident => $table:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? })*) => {
         $(
             $(#[$doc])*
             #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Serialize, Deserialize)]
@@ -175,7 +185,7 @@ macro_rules! records {
             pub(super) struct $name {
                 tenant_id: String,
                 id: String,
-                $($field: $ty),*
+                $($(#[$fmeta])* $field: $ty),*
             }
 
             impl Record for $name {
@@ -288,13 +298,47 @@ records! {
         body: String,
         created_at: NaiveDateTime,
     }
-    /// A status change of a lead.
+    /// An entry of a lead's activity. Bundles from before entries had kinds
+    /// hold only status changes.
     ActivityRecord => lead_activities {
         lead_id: String,
         actor_id: Option<String>,
         from_status: Option<String>,
         to_status: String,
         created_at: NaiveDateTime,
+        #[serde(default = "status_kind")]
+        kind: String,
+        detail: Option<String>,
+    }
+    /// A committed CSV import (moves only: a bundle is a new start).
+    LeadImportRecord => lead_imports {
+        created_by: Option<String>,
+        created_at: NaiveDateTime,
+        on_duplicate: String,
+        created_count: i64,
+        updated_count: i64,
+        skipped_count: i64,
+        undone_at: Option<NaiveDateTime>,
+        undone_by: Option<String>,
+    }
+    /// What an import did to a lead (moves only).
+    ImportChangeRecord => lead_import_changes {
+        import_id: String,
+        lead_id: String,
+        kind: String,
+        before: Option<String>,
+        after_at: NaiveDateTime,
+    }
+    /// A task on a lead.
+    TaskRecord => tasks {
+        lead_id: String,
+        title: String,
+        due_on: NaiveDate,
+        assignee_id: String,
+        created_by: Option<String>,
+        created_at: NaiveDateTime,
+        done_at: Option<NaiveDateTime>,
+        done_by: Option<String>,
     }
     /// An audit log entry, as it was written: bundles and moves carry the log
     /// whole (restoring inserts, which the log allows; nothing updates it).
@@ -404,6 +448,7 @@ fn write_tables(
         write_table::<InviteRecord>(conn, t, sink)?,
         write_table::<NoteRecord>(conn, t, sink)?,
         write_table::<ActivityRecord>(conn, t, sink)?,
+        write_table::<TaskRecord>(conn, t, sink)?,
         write_table::<AuditRecord>(conn, t, sink)?,
     ])
 }
@@ -429,6 +474,7 @@ fn count_tables(
         ("invites", count!(invites)),
         ("notes", count!(notes)),
         ("lead_activities", count!(lead_activities)),
+        ("tasks", count!(tasks)),
         ("audit_log", count!(audit_log)),
     ])
 }
@@ -803,6 +849,7 @@ fn write_rows(
     restore!("invites", invites, InviteRecord);
     restore!("notes", notes, NoteRecord);
     restore!("lead_activities", lead_activities, ActivityRecord);
+    restore!("tasks", tasks, TaskRecord);
     restore!("audit_log", audit_log, AuditRecord);
     list_members(conn, tenant, &active)?;
     Ok((rows, active))

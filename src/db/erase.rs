@@ -25,6 +25,9 @@ pub const ERASE_ORDER: &[&str] = &[
     "mail_queue",
     "outbox",
     "lead_activities",
+    "tasks",
+    "lead_import_changes",
+    "lead_imports",
     "notes",
     "leads",
     // After the leads, whose triggers change it as they go.

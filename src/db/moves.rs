@@ -43,8 +43,9 @@ use sha2::{Digest, Sha256};
 
 use super::audit::with_deletes_allowed;
 use super::bundle::{
-    ActivityRecord, ApiKeyRecord, AuditRecord, CompanyRecord, InviteRecord, LeadRecord, NoteRecord,
-    OutboxRecord, Record, SessionRecord, TokenRecord, UserRecord, hex,
+    ActivityRecord, ApiKeyRecord, AuditRecord, CompanyRecord, ImportChangeRecord, InviteRecord,
+    LeadImportRecord, LeadRecord, NoteRecord, OutboxRecord, Record, SessionRecord, TaskRecord,
+    TokenRecord, UserRecord, hex,
 };
 use super::erase::enter;
 use super::migrate::{latest_version, migrate_home};
@@ -59,13 +60,16 @@ use crate::domain::{Placement, TenantId, WriteState};
 /// deletes go the other way). Beyond a bundle's: sessions, so nobody is logged
 /// out, pending links, and the outbox, so no mail is lost. Staged imports are
 /// work in flight and stay behind.
-pub const MOVE_TABLES: [&str; 11] = [
+pub const MOVE_TABLES: [&str; 14] = [
     "users",
     "companies",
     "leads",
     "invites",
     "notes",
     "lead_activities",
+    "tasks",
+    "lead_imports",
+    "lead_import_changes",
     "sessions",
     "api_keys",
     "auth_tokens",
@@ -76,11 +80,14 @@ pub const MOVE_TABLES: [&str; 11] = [
 /// Tables of the tenant in a store that are removed with the source (children
 /// first); the main database's `member_directory` is kept, being the index of
 /// a tenant placed elsewhere.
-const SOURCE_ROWS: [&str; 14] = [
+const SOURCE_ROWS: [&str; 17] = [
     "audit_log",
     "mail_queue",
     "outbox",
     "lead_activities",
+    "tasks",
+    "lead_import_changes",
+    "lead_imports",
     "notes",
     "leads",
     // After the leads, whose triggers change it as they go; a move does not
@@ -643,6 +650,9 @@ fn diff_tables(
         diff_table::<InviteRecord>(src, dst, tenant)?,
         diff_table::<NoteRecord>(src, dst, tenant)?,
         diff_table::<ActivityRecord>(src, dst, tenant)?,
+        diff_table::<TaskRecord>(src, dst, tenant)?,
+        diff_table::<LeadImportRecord>(src, dst, tenant)?,
+        diff_table::<ImportChangeRecord>(src, dst, tenant)?,
         diff_table::<SessionRecord>(src, dst, tenant)?,
         diff_table::<ApiKeyRecord>(src, dst, tenant)?,
         diff_table::<TokenRecord>(src, dst, tenant)?,
@@ -672,6 +682,9 @@ fn digest_tables(conn: &mut DbConnection, tenant: &TenantId) -> anyhow::Result<V
         digest_table::<InviteRecord>(conn, tenant)?,
         digest_table::<NoteRecord>(conn, tenant)?,
         digest_table::<ActivityRecord>(conn, tenant)?,
+        digest_table::<TaskRecord>(conn, tenant)?,
+        digest_table::<LeadImportRecord>(conn, tenant)?,
+        digest_table::<ImportChangeRecord>(conn, tenant)?,
         digest_table::<SessionRecord>(conn, tenant)?,
         digest_table::<ApiKeyRecord>(conn, tenant)?,
         digest_table::<TokenRecord>(conn, tenant)?,
@@ -1132,6 +1145,9 @@ impl OperatorDb {
             n += copy_table::<InviteRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<NoteRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<ActivityRecord>(src, &mut dst, tenant, to, observer)?;
+            n += copy_table::<TaskRecord>(src, &mut dst, tenant, to, observer)?;
+            n += copy_table::<LeadImportRecord>(src, &mut dst, tenant, to, observer)?;
+            n += copy_table::<ImportChangeRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<SessionRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<ApiKeyRecord>(src, &mut dst, tenant, to, observer)?;
             n += copy_table::<TokenRecord>(src, &mut dst, tenant, to, observer)?;
@@ -1421,8 +1437,8 @@ impl OperatorDb {
 /// The rows the copy will read (for its progress bar), inside the snapshot.
 fn digest_counts(conn: &mut DbConnection, tenant: &TenantId) -> QueryResult<u64> {
     use super::schema::{
-        api_keys, audit_log, auth_tokens, companies, invites, lead_activities, leads, notes,
-        outbox, sessions, users,
+        api_keys, audit_log, auth_tokens, companies, invites, lead_activities, lead_import_changes,
+        lead_imports, leads, notes, outbox, sessions, tasks, users,
     };
     macro_rules! count {
         ($($table:ident),*) => {{
@@ -1438,6 +1454,9 @@ fn digest_counts(conn: &mut DbConnection, tenant: &TenantId) -> QueryResult<u64>
         invites,
         notes,
         lead_activities,
+        tasks,
+        lead_imports,
+        lead_import_changes,
         sessions,
         api_keys,
         auth_tokens,

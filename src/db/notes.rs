@@ -3,10 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::leads::{Lead, opening};
 use super::now;
 use super::schema::{leads, notes};
 use super::scope::TenantTx;
-use crate::domain::{Before, LeadId, LeadNumber, MemberId, NoteId, TenantId};
+use crate::domain::{ActivityKind, Before, LeadId, LeadNumber, MemberId, NoteId, TenantId};
 
 /// How many notes, and how many activity entries, a lead's page shows at a time.
 pub const HISTORY_PAGE_SIZE: i64 = 50;
@@ -76,24 +77,32 @@ pub(super) struct NewNoteRow<'a> {
 }
 
 impl TenantTx<'_> {
-    /// Adds a note to a lead (already found in this tenant) and touches the lead.
-    pub fn add_note(&mut self, lead: &LeadId, author: &MemberId, body: &str) -> QueryResult<()> {
+    /// Adds a note to a lead (already found in this tenant), touches the lead,
+    /// and records the note's opening in its activity.
+    pub fn add_note(&mut self, lead: &Lead, author: &MemberId, body: &str) -> QueryResult<()> {
         let tenant_id = self.scope.tenant_id().clone();
         let at = now();
         diesel::insert_into(notes::table)
             .values(NewNoteRow {
                 tenant_id: &tenant_id,
                 id: NoteId::generate(),
-                lead_id: lead,
+                lead_id: &lead.id,
                 author_id: author,
                 body,
                 created_at: at,
             })
             .execute(self.conn)?;
-        diesel::update(self.scope.leads().filter(leads::id.eq(lead)))
+        diesel::update(self.scope.leads().filter(leads::id.eq(&lead.id)))
             .set(leads::updated_at.eq(at))
             .execute(self.conn)?;
-        Ok(())
+        self.record_activity(
+            &lead.id,
+            lead.status,
+            Some(author),
+            ActivityKind::Note,
+            &opening(body),
+            at,
+        )
     }
 
     /// A page of a lead's notes, newest first: `limit` of them, older than

@@ -214,7 +214,8 @@ impl TenantTx<'_> {
             "SELECT (SELECT COALESCE(SUM({length}(name) + {length}(email) + {length}(phone) + {length}(source) + {ROW_BYTES}), 0) FROM leads WHERE tenant_id = $1) \
              + (SELECT COALESCE(SUM({length}(name) + COALESCE({length}(domain), 0) + {ROW_BYTES}), 0) FROM companies WHERE tenant_id = $1) \
              + (SELECT COALESCE(SUM({length}(body) + {ROW_BYTES}), 0) FROM notes WHERE tenant_id = $1) \
-             + (SELECT COALESCE(SUM({ROW_BYTES}), 0) FROM lead_activities WHERE tenant_id = $1) AS n"
+             + (SELECT COALESCE(SUM(COALESCE({length}(detail), 0) + {ROW_BYTES}), 0) FROM lead_activities WHERE tenant_id = $1) \
+             + (SELECT COALESCE(SUM({length}(title) + {ROW_BYTES}), 0) FROM tasks WHERE tenant_id = $1) AS n"
         );
         let query = diesel::sql_query(sql).bind::<Text, _>(tenant);
         let bytes = match &mut *self.conn {

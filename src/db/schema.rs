@@ -153,6 +153,7 @@ diesel::table! {
         owner_id -> Nullable<Text>,
         source -> Text,
         staged_at -> Timestamp,
+        blank -> Text,
     }
 }
 
@@ -312,6 +313,53 @@ diesel::table! {
         from_status -> Nullable<Text>,
         to_status -> Text,
         created_at -> Timestamp,
+        kind -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Committed CSV imports, for their history and undo.
+    lead_imports (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        on_duplicate -> Text,
+        created_count -> BigInt,
+        updated_count -> BigInt,
+        skipped_count -> BigInt,
+        undone_at -> Nullable<Timestamp>,
+        undone_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// What each import did to each lead.
+    lead_import_changes (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        import_id -> Text,
+        lead_id -> Text,
+        kind -> Text,
+        before -> Nullable<Text>,
+        after_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Follow-up tasks on leads, each for one member, open until done.
+    tasks (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        lead_id -> Text,
+        title -> Text,
+        due_on -> Date,
+        assignee_id -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<Text>,
     }
 }
 
@@ -357,6 +405,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     lead_counts,
     notes,
     lead_activities,
+    tasks,
+    lead_imports,
+    lead_import_changes,
     audit_log
 );
 
@@ -376,6 +427,9 @@ pub const TENANT_TABLES: &[&str] = &[
     "lead_counts",
     "notes",
     "lead_activities",
+    "tasks",
+    "lead_imports",
+    "lead_import_changes",
     "audit_log",
 ];
 

@@ -22,7 +22,7 @@ use super::DbConnection;
 use super::index_copy::Effects;
 use super::schema::{
     api_keys, audit_log, auth_tokens, companies, import_staging, invites, lead_activities,
-    lead_counts, leads, notes, outbox, sessions, users,
+    lead_counts, lead_import_changes, lead_imports, leads, notes, outbox, sessions, tasks, users,
 };
 use super::stores::{Home, set_search_path};
 use crate::domain::{TenantId, WriteState};
@@ -88,6 +88,9 @@ scoped_sources! {
     lead_counts => lead_counts,
     notes => notes,
     lead_activities => lead_activities,
+    tasks => tasks,
+    lead_imports => lead_imports,
+    lead_import_changes => lead_import_changes,
     audit_log => audit_log,
 }
 

@@ -37,6 +37,8 @@ text_enum! {
         ApiKeyRevoked = "api_key.revoked",
         /// Leads were imported from CSV.
         LeadsImported = "leads.imported",
+        /// A CSV import was undone.
+        ImportUndone = "leads.import_undone",
         /// The lead list was exported as CSV.
         LeadsExported = "leads.exported",
         /// An admin downloaded the whole workspace.
@@ -58,7 +60,7 @@ text_enum! {
 
 impl AuditAction {
     /// Every action, in the order the filter lists them.
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 24] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::Logout,
@@ -74,6 +76,7 @@ impl AuditAction {
         Self::ApiKeyFirstUsed,
         Self::ApiKeyRevoked,
         Self::LeadsImported,
+        Self::ImportUndone,
         Self::LeadsExported,
         Self::WorkspaceExported,
         Self::LeadDeleted,

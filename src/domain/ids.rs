@@ -97,6 +97,10 @@ text_id!(
     /// A note's internal id.
     NoteId
 );
+text_id!(
+    /// A task's id; its URLs use it, checked against the tenant's scope.
+    TaskId
+);
 
 macro_rules! number_id {
     ($(#[$doc:meta])* $name:ident) => {

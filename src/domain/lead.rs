@@ -9,6 +9,8 @@ use diesel::expression::AsExpression;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
+use super::text_enum::text_enum;
+
 /// Where a lead stands in the pipeline. Stored as its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Text)]
@@ -91,6 +93,42 @@ impl fmt::Display for LeadStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+text_enum! {
+    /// What an entry of a lead's activity records. Each entry also keeps the
+    /// lead's status at that moment.
+    pub enum ActivityKind {
+        /// A change of status (or, with no status before, the lead's creation).
+        Status = "status",
+        /// A note was added; the entry's detail is its opening.
+        Note = "note",
+        /// A task was added; the detail is its title and due date.
+        Task = "task",
+        /// A task was done; the detail is its title.
+        TaskDone = "task_done",
+        /// The owner changed; the detail names the new owner.
+        Owner = "owner",
+        /// A CSV import changed the lead; the detail says how.
+        Import = "import",
+    }
+}
+
+text_enum! {
+    /// What a CSV import does with a row whose email is an existing lead's.
+    pub enum OnDuplicate {
+        /// Leaves the lead alone and does not import the row.
+        Skip = "skip",
+        /// Updates the lead from the row (blank cells keep the lead's value).
+        Update = "update",
+        /// Imports the row as another lead.
+        Create = "create",
+    }
+}
+
+impl OnDuplicate {
+    /// Every choice, in the order the form offers them.
+    pub const ALL: [OnDuplicate; 3] = [OnDuplicate::Skip, OnDuplicate::Update, OnDuplicate::Create];
 }
 
 /// Sort orders of the lead list. How each one orders rows is the data layer's

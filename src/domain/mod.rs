@@ -19,8 +19,13 @@ pub use api_key::KeyScope;
 pub use audit::{Actor, ActorKind, AuditAction, RequestMeta};
 pub use cursor::Before;
 pub use email::Email;
-pub use ids::{CompanyId, InviteId, LeadId, MemberId, NoteId, OutboxId, SessionId, TenantId};
-pub use lead::{LeadStatus, MAX_MONEY_MINOR, display_money, format_money, parse_money};
+pub use ids::{
+    CompanyId, InviteId, LeadId, MemberId, NoteId, OutboxId, SessionId, TaskId, TenantId,
+};
+pub use lead::{
+    ActivityKind, LeadStatus, MAX_MONEY_MINOR, OnDuplicate, display_money, format_money,
+    parse_money,
+};
 pub use limits::{Limits, Quota, QuotaHit, group_thousands};
 pub use mail::{MailPurpose, MailStatus};
 pub use placement::{Placement, WriteState};

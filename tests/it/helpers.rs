@@ -807,36 +807,75 @@ impl TestApp {
     /// Uploads `csv` to `POST /leads/import` as a file in a multipart form, with
     /// the default client's CSRF token (or `token` if given).
     pub async fn import_csv(&self, host: &str, csv: &[u8], token: Option<&str>) -> Response {
+        self.import_with(host, Some(csv), &[], token).await
+    }
+
+    /// Posts the import form: `csv` as its file (if any) and `fields` beside it
+    /// (`on_duplicate`, `step`, `import_id`), with the default client's CSRF
+    /// token (or `token` if given).
+    pub async fn import_with(
+        &self,
+        host: &str,
+        csv: Option<&[u8]>,
+        fields: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> Response {
+        self.import_as(&self.client, host, csv, fields, token).await
+    }
+
+    /// [`TestApp::import_with`] with `client`.
+    pub async fn import_as(
+        &self,
+        client: &Browser,
+        host: &str,
+        csv: Option<&[u8]>,
+        fields: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> Response {
         let token = match token {
             Some(t) => t.to_owned(),
-            None => self.csrf(host).await,
+            None => self.csrf_with(client, host).await,
         };
         let boundary = "----tenantry-test-boundary-7d1f";
         let mut body = Vec::new();
         body.extend_from_slice(
             format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
-                 --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"leads.csv\"\r\n\
-                 Content-Type: text/csv\r\n\r\n"
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
             )
             .as_bytes(),
         );
-        body.extend_from_slice(csv);
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some(csv) = csv {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"leads.csv\"\r\n\
+                     Content-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(csv);
+            body.extend_from_slice(b"\r\n");
+        }
         body.extend_from_slice(
             format!(
-                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n\r\n--{boundary}--\r\n"
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n\r\n--{boundary}--\r\n"
             )
             .as_bytes(),
         );
-        let request = self
-            .client
+        let request = client
             .post(self.url(host, "/leads/import"))
             .header(
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),
             )
             .body(body);
-        self.send(&self.client, host, "/leads/import", request)
-            .await
+        self.send(client, host, "/leads/import", request).await
     }
 }

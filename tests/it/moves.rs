@@ -122,7 +122,7 @@ fn assert_report(out: &std::process::Output) {
         .skip(1)
         .take_while(|l| !l.starts_with("moved "))
         .collect();
-    assert_eq!(tables.len(), 11, "{said}");
+    assert_eq!(tables.len(), 14, "{said}");
     for line in tables {
         let cells: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(cells[1], cells[2], "rows differ: {line}");

@@ -9,12 +9,14 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 pub use list::LeadFilter;
+pub use write::BulkChange;
+pub(in crate::db) use write::opening;
 
 use super::schema::leads;
 use crate::domain::forms::LeadForm;
 use crate::domain::spreadsheet::csv_safe;
 use crate::domain::{
-    CompanyId, CompanyNumber, LeadId, LeadNumber, LeadStatus, MemberId, format_money,
+    ActivityKind, CompanyId, CompanyNumber, LeadId, LeadNumber, LeadStatus, MemberId, format_money,
 };
 
 /// Default rows per page of the lead list.
@@ -210,15 +212,20 @@ pub struct StatusSummary {
     pub value: i64,
 }
 
-/// A status change of a lead.
+/// An entry of a lead's activity: a status change, a note, a task, an owner.
 #[derive(Clone, Debug)]
 pub struct Activity {
-    /// Who changed it, if still known.
+    /// What it records.
+    pub kind: ActivityKind,
+    /// Who did it, if still known.
     pub actor_name: Option<String>,
-    /// The status before (none when the lead was created).
+    /// The status before a status change (none when the lead was created, and
+    /// for other kinds).
     pub from_status: Option<LeadStatus>,
-    /// The status after.
+    /// The status after (for other kinds, the lead's status then).
     pub to_status: LeadStatus,
+    /// A line about it: a note's opening, a task's title, the new owner's name.
+    pub detail: String,
     /// When.
     pub created_at: NaiveDateTime,
 }

@@ -8,15 +8,17 @@ use super::{Activity, Lead, StatusSummary};
 use crate::db::notes::HistoryPage;
 use crate::db::schema::{lead_activities, leads};
 use crate::db::scope::TenantTx;
-use crate::domain::{Before, CompanyId, LeadId, LeadNumber, LeadStatus, MemberId};
+use crate::domain::{ActivityKind, Before, CompanyId, LeadId, LeadNumber, LeadStatus, MemberId};
 
-/// An activity row as read: id, actor, from, to, when.
+/// An activity row as read: id, actor, from, to, when, kind, detail.
 type ActivityRow = (
     String,
     Option<MemberId>,
     Option<LeadStatus>,
     LeadStatus,
     NaiveDateTime,
+    ActivityKind,
+    Option<String>,
 );
 
 impl TenantTx<'_> {
@@ -63,6 +65,8 @@ impl TenantTx<'_> {
                 lead_activities::from_status,
                 lead_activities::to_status,
                 lead_activities::created_at,
+                lead_activities::kind,
+                lead_activities::detail,
             ))
             .limit(limit.saturating_add(1))
             .load(self.conn)?;
@@ -70,11 +74,13 @@ impl TenantTx<'_> {
         Ok(HistoryPage::from_rows(
             rows,
             limit,
-            |(id, _, _, _, at)| Before::after_row(*at, id.clone()),
-            |(_, actor, from_status, to_status, created_at)| Activity {
+            |(id, _, _, _, at, _, _)| Before::after_row(*at, id.clone()),
+            |(_, actor, from_status, to_status, created_at, kind, detail)| Activity {
+                kind,
                 actor_name: actor.and_then(|a| names.get(&a).map(|(n, _)| n.clone())),
                 from_status,
                 to_status,
+                detail: detail.unwrap_or_default(),
                 created_at,
             },
         ))

@@ -10,7 +10,7 @@ use crate::db::schema::{lead_activities, leads};
 use crate::db::scope::TenantTx;
 use crate::db::{insert_many, now};
 use crate::domain::forms::{LeadInput, LeadRefusal};
-use crate::domain::{CompanyId, LeadId, LeadNumber, LeadStatus, MemberId, TenantId};
+use crate::domain::{ActivityKind, CompanyId, LeadId, LeadNumber, LeadStatus, MemberId, TenantId};
 
 #[derive(Insertable)]
 #[diesel(table_name = leads)]
@@ -60,6 +60,38 @@ struct NewActivityRow<'a> {
     from_status: Option<LeadStatus>,
     to_status: LeadStatus,
     created_at: NaiveDateTime,
+    kind: ActivityKind,
+    detail: Option<&'a str>,
+}
+
+/// The most characters of a note or title an activity entry repeats.
+const DETAIL_CHARS: usize = 120;
+
+/// `text` cut to [`DETAIL_CHARS`] characters, with an ellipsis if it was longer,
+/// and its line breaks made spaces.
+pub(in crate::db) fn opening(text: &str) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let flat = flat.trim();
+    if flat.chars().count() <= DETAIL_CHARS {
+        flat.to_owned()
+    } else {
+        let cut: String = flat.chars().take(DETAIL_CHARS - 1).collect();
+        format!("{}\u{2026}", cut.trim_end())
+    }
+}
+
+/// One change made to many leads at once from the list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BulkChange {
+    /// Give them this status.
+    Status(LeadStatus),
+    /// Give them this owner (none: nobody).
+    Owner(Option<MemberId>),
+    /// Delete them, with their notes, tasks and activity.
+    Delete,
 }
 
 /// A lead's company and owner, resolved in the tenant.
@@ -101,7 +133,7 @@ impl TenantTx<'_> {
         Ok(Ok((company, owner)))
     }
 
-    fn record_status(
+    pub(in crate::db) fn record_status(
         &mut self,
         lead: &LeadId,
         actor: Option<&MemberId>,
@@ -119,9 +151,56 @@ impl TenantTx<'_> {
                 from_status: from,
                 to_status: to,
                 created_at: at,
+                kind: ActivityKind::Status,
+                detail: None,
             })
             .execute(self.conn)?;
         Ok(())
+    }
+
+    /// Records something other than a status change in a lead's activity
+    /// (`status` is the lead's, as it stands): a note, a task, an owner.
+    pub(in crate::db) fn record_activity(
+        &mut self,
+        lead: &LeadId,
+        status: LeadStatus,
+        actor: Option<&MemberId>,
+        kind: ActivityKind,
+        detail: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<()> {
+        let tenant_id = self.scope.tenant_id().clone();
+        diesel::insert_into(lead_activities::table)
+            .values(NewActivityRow {
+                tenant_id: &tenant_id,
+                id: uuid::Uuid::new_v4().to_string(),
+                lead_id: lead,
+                actor_id: actor,
+                from_status: None,
+                to_status: status,
+                created_at: at,
+                kind,
+                detail: Some(detail),
+            })
+            .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// Records that a lead's owner became `owner` (none: nobody).
+    fn record_owner(
+        &mut self,
+        lead: &LeadId,
+        status: LeadStatus,
+        actor: Option<&MemberId>,
+        owner: Option<&MemberId>,
+        at: NaiveDateTime,
+    ) -> QueryResult<()> {
+        let name = match owner {
+            Some(id) => self.find_member(id)?.map(|m| m.name),
+            None => None,
+        };
+        let detail = name.unwrap_or_default();
+        self.record_activity(lead, status, actor, ActivityKind::Owner, &detail, at)
     }
 
     /// Creates a lead after checking its company and owner belong to this tenant.
@@ -178,7 +257,7 @@ impl TenantTx<'_> {
                 leads::company_id.eq(company_id),
                 leads::status.eq(input.status),
                 leads::value.eq(input.value),
-                leads::owner_id.eq(owner_id),
+                leads::owner_id.eq(owner_id.as_ref()),
                 leads::source.eq(&input.source),
                 leads::updated_at.eq(at),
             ))
@@ -189,6 +268,15 @@ impl TenantTx<'_> {
                 Some(actor),
                 Some(existing.status),
                 input.status,
+                at,
+            )?;
+        }
+        if existing.owner_id != owner_id {
+            self.record_owner(
+                &existing.id,
+                input.status,
+                Some(actor),
+                owner_id.as_ref(),
                 at,
             )?;
         }
@@ -212,6 +300,76 @@ impl TenantTx<'_> {
             .execute(self.conn)?;
         self.record_status(&existing.id, Some(actor), Some(existing.status), status, at)?;
         Ok(true)
+    }
+
+    /// The tenant's leads among these numbers, by number; another tenant's
+    /// numbers and unknown ones are simply not among them.
+    pub fn leads_by_numbers(&mut self, numbers: &[LeadNumber]) -> QueryResult<Vec<Lead>> {
+        self.scope
+            .leads()
+            .filter(leads::number.eq_any(numbers))
+            .order(leads::number.asc())
+            .select(Lead::as_select())
+            .load(self.conn)
+    }
+
+    /// Applies one change to many leads of this tenant (already read with
+    /// [`TenantTx::leads_by_numbers`]), each recorded in the lead's activity;
+    /// how many changed (a lead already so is left alone). A new owner must be
+    /// an active member. Call inside one write, so that all change or none.
+    pub fn bulk_change(
+        &mut self,
+        leads: &[Lead],
+        change: &BulkChange,
+        actor: &MemberId,
+    ) -> QueryResult<Result<usize, LeadRefusal>> {
+        let at = now();
+        let mut changed = 0;
+        match change {
+            BulkChange::Status(status) => {
+                let ids: Vec<&LeadId> = leads
+                    .iter()
+                    .filter(|l| l.status != *status)
+                    .map(|l| &l.id)
+                    .collect();
+                for chunk in ids.chunks(INSERT_CHUNK) {
+                    diesel::update(self.scope.leads().filter(leads::id.eq_any(chunk)))
+                        .set((leads::status.eq(status), leads::updated_at.eq(at)))
+                        .execute(self.conn)?;
+                }
+                for lead in leads.iter().filter(|l| l.status != *status) {
+                    self.record_status(&lead.id, Some(actor), Some(lead.status), *status, at)?;
+                    changed += 1;
+                }
+            }
+            BulkChange::Owner(owner) => {
+                if let Some(id) = owner {
+                    match self.find_member(id)? {
+                        Some(m) if m.active => {}
+                        _ => return Ok(Err(LeadRefusal::UnknownOwner)),
+                    }
+                }
+                let moving: Vec<&Lead> = leads.iter().filter(|l| l.owner_id != *owner).collect();
+                let ids: Vec<&LeadId> = moving.iter().map(|l| &l.id).collect();
+                for chunk in ids.chunks(INSERT_CHUNK) {
+                    diesel::update(self.scope.leads().filter(leads::id.eq_any(chunk)))
+                        .set((leads::owner_id.eq(owner.as_ref()), leads::updated_at.eq(at)))
+                        .execute(self.conn)?;
+                }
+                for lead in moving {
+                    self.record_owner(&lead.id, lead.status, Some(actor), owner.as_ref(), at)?;
+                    changed += 1;
+                }
+            }
+            BulkChange::Delete => {
+                let ids: Vec<&LeadId> = leads.iter().map(|l| &l.id).collect();
+                for chunk in ids.chunks(INSERT_CHUNK) {
+                    changed += diesel::delete(self.scope.leads().filter(leads::id.eq_any(chunk)))
+                        .execute(self.conn)?;
+                }
+            }
+        }
+        Ok(Ok(changed))
     }
 
     /// Deletes a lead; its notes and activity go with it (foreign-key cascade).

@@ -3,11 +3,13 @@
 
 mod company;
 mod lead;
+mod task;
 
 use std::collections::BTreeMap;
 
 pub use company::{CompanyForm, CompanyInput};
 pub use lead::{LeadForm, LeadInput, LeadRefusal};
+pub use task::{TaskForm, TaskInput};
 
 /// Messages beside form fields, by field name.
 #[derive(Default, Debug)]

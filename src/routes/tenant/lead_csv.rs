@@ -27,11 +27,12 @@ use crate::auth::csrf::{CSRF_FIELD, check_csrf};
 use crate::auth::{CurrentMember, TypedSession};
 use crate::db::Db;
 use crate::db::audit::{NewAuditEvent, actor_of};
-use crate::db::import::{ImportOutcome, ImportRow};
+use crate::db::import::{ImportCommit, ImportOutcome, ImportRow};
+use crate::db::imports::{ImportPreview, RowAction};
 use crate::db::leads::{LEAD_CSV_HEADER, Lead, LeadRow, MAX_LEAD_PAGE_SIZE};
 use crate::domain::forms::LeadForm;
 use crate::domain::spreadsheet::csv_unsafe;
-use crate::domain::{AuditAction, RequestMeta};
+use crate::domain::{AuditAction, OnDuplicate, RequestMeta};
 use crate::domain::{Email, MAX_NAME_LEN};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
@@ -141,6 +142,12 @@ struct ImportPage {
     ctx: PageContext,
     error: Option<String>,
     report: Option<ImportReport>,
+    /// What the import will do, before it commits.
+    preview: Option<ImportPreview>,
+    /// The staged import a preview's confirm button commits.
+    import_id: String,
+    mode: OnDuplicate,
+    modes: [OnDuplicate; 3],
     max_mib: usize,
 }
 
@@ -150,8 +157,16 @@ impl ImportPage {
             ctx,
             error,
             report,
+            preview: None,
+            import_id: String::new(),
+            mode: OnDuplicate::Skip,
+            modes: OnDuplicate::ALL,
             max_mib: MAX_IMPORT_BYTES / (1024 * 1024),
         }
+    }
+
+    fn with_mode(self, mode: OnDuplicate) -> Self {
+        Self { mode, ..self }
     }
 }
 
@@ -172,8 +187,17 @@ pub(super) async fn import_form(
     )
 }
 
-/// The fields an import form sends: its CSRF token, an uploaded file, pasted text.
-const IMPORT_FIELDS: [&str; 3] = [CSRF_FIELD, "file", "csv"];
+/// The fields an import form sends: its CSRF token, an uploaded file, pasted
+/// text, what to do with duplicates, the step (`preview`), and the previewed
+/// import a confirmation commits.
+const IMPORT_FIELDS: [&str; 6] = [
+    CSRF_FIELD,
+    "file",
+    "csv",
+    "on_duplicate",
+    "step",
+    "import_id",
+];
 
 /// Reads a `multipart/form-data` body (actix-multipart) into the import form's
 /// fields, at most `limit` bytes in all (more is a 413); other fields are read past
@@ -206,6 +230,28 @@ async fn read_import_form(
     Ok(fields)
 }
 
+/// A short text field of the import form.
+fn text_field(fields: &HashMap<&'static str, Vec<u8>>, name: &str) -> String {
+    fields
+        .get(name)
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// "Imported 3 lead(s)." with what else it did.
+fn imported_message(outcome: &ImportOutcome) -> String {
+    let mut message = format!("Imported {} lead(s)", outcome.imported);
+    if outcome.updated > 0 {
+        message.push_str(&format!(", updated {}", outcome.updated));
+    }
+    if outcome.skipped > 0 {
+        message.push_str(&format!(", skipped {} already there", outcome.skipped));
+    }
+    message.push('.');
+    message
+}
+
 #[tracing::instrument(name = "import leads", skip_all)]
 pub(super) async fn import_leads(
     req: HttpRequest,
@@ -220,6 +266,72 @@ pub(super) async fn import_leads(
         .get(CSRF_FIELD)
         .and_then(|t| std::str::from_utf8(t).ok());
     check_csrf(&session, token)?;
+    let raw_mode = text_field(&fields, "on_duplicate");
+    let preview = text_field(&fields, "step") == "preview";
+    let import_id = text_field(&fields, "import_id");
+    let page = |error: Option<String>, report: Option<ImportReport>| {
+        ImportPage::new(PageContext::app(&session, &me, "leads"), error, report)
+    };
+    // A form without the choice (a script of before it existed) creates, as
+    // imports did then.
+    let mode = if raw_mode.is_empty() {
+        Some(OnDuplicate::Create)
+    } else {
+        OnDuplicate::from_stored(&raw_mode)
+    };
+    let Some(mode) = mode else {
+        return render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(
+                Some("Choose what to do with rows whose email is a lead's already: skip, update or create.".into()),
+                None,
+            ),
+        );
+    };
+    let commit = ImportCommit {
+        mode,
+        actor: Some(me.member.id.clone()),
+        audit: NewAuditEvent::new(
+            actor_of(&me.member),
+            AuditAction::LeadsImported,
+            &crate::client::meta_of_request(&req),
+        )
+        .target("leads"),
+    };
+    let over_quota = |hit: crate::domain::QuotaHit| {
+        // Nothing went in; the message names the limit and the plan.
+        render(
+            StatusCode::FORBIDDEN,
+            &page(Some(format!("Nothing was imported. {hit}")), None).with_mode(mode),
+        )
+    };
+    if !import_id.is_empty() {
+        // The confirmation of a preview: its staged rows go in now.
+        let mut outcome = db
+            .publish_import(&me.tenant.scope, &import_id, &me.tenant.limits, commit)
+            .await?;
+        if let Some(hit) = outcome.over_quota.take() {
+            return over_quota(hit);
+        }
+        if outcome.expired {
+            return render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page(
+                    Some("This preview is no longer waiting: it was imported already, or it is more than an hour old. Nothing was imported; upload the file again.".into()),
+                    None,
+                )
+                .with_mode(mode),
+            );
+        }
+        tracing::info!(
+            leads.imported = outcome.imported,
+            leads.updated = outcome.updated,
+            leads.skipped = outcome.skipped,
+            "previewed import committed"
+        );
+        session.flash("success", imported_message(&outcome));
+        return Ok(see_other("/leads/imports"));
+    }
     let file = fields.remove("file").filter(|d| !d.is_empty());
     let pasted = fields
         .remove("csv")
@@ -227,11 +339,7 @@ pub(super) async fn import_leads(
     let invalid = |message: String| {
         render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &ImportPage::new(
-                PageContext::app(&session, &me, "leads"),
-                Some(message),
-                None,
-            ),
+            &page(Some(message), None).with_mode(mode),
         )
     };
     let Some(data) = file.or(pasted) else {
@@ -251,41 +359,55 @@ pub(super) async fn import_leads(
         ignored_columns,
     } = parsed;
     let refused_before = !refused.is_empty();
-    let event = NewAuditEvent::new(
-        actor_of(&me.member),
-        AuditAction::LeadsImported,
-        &crate::client::meta_of_request(&req),
-    )
-    .target("leads");
-    let mut outcome = db
-        .import_leads(
-            &me.tenant.scope,
-            rows,
-            refused_before,
-            &me.tenant.limits,
-            event,
+    // What it would do, worked out before anything is written.
+    let planned = if preview {
+        let rows = rows.clone();
+        Some(
+            db.read(&me.tenant.scope, move |tx| tx.preview_import(&rows, mode))
+                .await?,
         )
-        .await?;
+    } else {
+        None
+    };
+    let staged = if preview {
+        db.stage_import(&me.tenant.scope, rows, refused_before, &me.tenant.limits)
+            .await?
+            .map_err(|outcome| *outcome)
+    } else {
+        Err(db
+            .import_leads(
+                &me.tenant.scope,
+                rows,
+                refused_before,
+                &me.tenant.limits,
+                commit,
+            )
+            .await?)
+    };
+    let mut outcome = match staged {
+        Ok(import_id) => {
+            // Staged and waiting: the preview, with the button that commits it.
+            let mut page = page(None, None).with_mode(mode);
+            page.preview = planned;
+            page.import_id = import_id;
+            return render(StatusCode::OK, &page);
+        }
+        Err(outcome) => outcome,
+    };
     if let Some(hit) = outcome.over_quota.take() {
-        // Nothing went in; the message names the limit and the plan.
-        return render(
-            StatusCode::FORBIDDEN,
-            &ImportPage::new(
-                PageContext::app(&session, &me, "leads"),
-                Some(format!("Nothing was imported. {hit}")),
-                None,
-            ),
-        );
+        return over_quota(hit);
     }
     refused.append(&mut outcome.refused);
     refused.sort_by_key(|r| r.0);
     tracing::info!(
         leads.imported = outcome.imported,
+        leads.updated = outcome.updated,
+        leads.skipped = outcome.skipped,
         leads.refused = refused.len(),
         "leads imported"
     );
     if refused.is_empty() {
-        session.flash("success", format!("Imported {} lead(s).", outcome.imported));
+        session.flash("success", imported_message(&outcome));
         return Ok(see_other("/leads"));
     }
     let refused_total = refused.len();
@@ -293,18 +415,17 @@ pub(super) async fn import_leads(
     outcome.refused = refused;
     // Nothing went in: the file is invalid input, answered like a form (422), and
     // sending it again (a refresh) cannot import anything twice.
-    render(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &ImportPage::new(
-            PageContext::app(&session, &me, "leads"),
-            None,
-            Some(ImportReport {
-                outcome,
-                refused_total,
-                ignored_columns,
-            }),
-        ),
+    let mut page = page(
+        None,
+        Some(ImportReport {
+            outcome,
+            refused_total,
+            ignored_columns,
+        }),
     )
+    .with_mode(mode);
+    page.preview = planned;
+    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 /// The rows of a file that passed the checks that need no database, and the
@@ -427,6 +548,12 @@ fn parse_csv(data: &[u8]) -> Result<ParsedCsv, String> {
                 input,
                 company_name,
                 owner_email,
+                blank: [("status", &form.status), ("value", &form.value)]
+                    .into_iter()
+                    .filter(|(_, cell)| cell.trim().is_empty())
+                    .map(|(field, _)| field)
+                    .collect::<Vec<_>>()
+                    .join(","),
             }),
             Ok(_) => refused.push((line, reasons.join(" "))),
             Err(errors) => {

@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::NaiveDate;
 use serde::Deserialize;
 use validator::Validate;
 
@@ -11,11 +12,13 @@ use crate::auth::{CsrfForm, CurrentMember, SignedIn, TypedSession};
 use crate::db::audit::{NewAuditEvent, actor_of};
 use crate::db::leads::{Activity, Lead};
 use crate::db::notes::{HISTORY_PAGE_SIZE, HistoryPage, NoteView};
+use crate::db::now;
+use crate::db::tasks::{TaskRefusal, TaskView};
 use crate::db::users::Member;
 use crate::db::{Db, QueryError, TenantTx};
-use crate::domain::forms::FormErrors;
+use crate::domain::forms::{FormErrors, TaskForm};
+use crate::domain::{ActivityKind, Before, CompanyNumber, LeadNumber, MAX_NOTE_LEN, MemberId};
 use crate::domain::{AuditAction, RequestMeta};
-use crate::domain::{Before, CompanyNumber, LeadNumber, MAX_NOTE_LEN};
 use crate::error::{AppError, AppResult};
 use crate::http::see_other;
 use crate::render::{PageContext, render};
@@ -30,6 +33,10 @@ struct LeadDetail {
     owner: Option<Member>,
     notes: HistoryPage<NoteView>,
     activity: HistoryPage<Activity>,
+    /// Its tasks, open ones first.
+    tasks: Vec<TaskView>,
+    /// Members, for the task form's assignee (active ones are offered).
+    members: Vec<(MemberId, String, bool)>,
     /// Whether this shows an older page of either (a link back to the newest).
     paged: bool,
 }
@@ -95,12 +102,16 @@ fn read_detail(
     let notes = tx.list_notes(&lead.id, start.notes.as_ref(), HISTORY_PAGE_SIZE)?;
     let activity = tx.list_activity(&lead.id, start.activity.as_ref(), HISTORY_PAGE_SIZE)?;
     let paged = start.notes.is_some() || start.activity.is_some();
+    let tasks = tx.tasks_of_lead(&lead.id)?;
+    let members = tx.member_choices()?;
     Ok(LeadDetail {
         lead,
         company,
         owner,
         notes,
         activity,
+        tasks,
+        members,
         paged,
     })
 }
@@ -113,6 +124,10 @@ struct LeadShowPage {
     note_body: String,
     errors: FormErrors,
     max_note_len: usize,
+    task_form: TaskForm,
+    task_errors: FormErrors,
+    /// Today (UTC), against which tasks are overdue.
+    today: NaiveDate,
 }
 
 /// What one showing of a lead's page is: which lead, the answer's status, and
@@ -122,6 +137,9 @@ struct ShowView {
     status: StatusCode,
     note_body: String,
     errors: FormErrors,
+    /// The task form as typed (blank: for the viewer, due tomorrow).
+    task_form: Option<TaskForm>,
+    task_errors: FormErrors,
     start: HistoryStart,
 }
 
@@ -141,6 +159,16 @@ fn render_show(
     view: ShowView,
     detail: LeadDetail,
 ) -> AppResult<HttpResponse> {
+    let today = now().date();
+    let task_form = view.task_form.unwrap_or_else(|| TaskForm {
+        title: String::new(),
+        due_on: today
+            .succ_opt()
+            .unwrap_or(today)
+            .format("%Y-%m-%d")
+            .to_string(),
+        assignee_id: me.member.id.as_str().to_owned(),
+    });
     render(
         view.status,
         &LeadShowPage {
@@ -149,6 +177,9 @@ fn render_show(
             note_body: view.note_body,
             errors: view.errors,
             max_note_len: MAX_NOTE_LEN,
+            task_form,
+            task_errors: view.task_errors,
+            today,
         },
     )
 }
@@ -164,6 +195,8 @@ pub(super) async fn show_lead(
         status: StatusCode::OK,
         note_body: String::new(),
         errors: FormErrors::default(),
+        task_form: None,
+        task_errors: FormErrors::default(),
         start: query.into_inner().parse()?,
     };
     // The session check and the page's queries in one read.
@@ -234,6 +267,8 @@ pub(super) async fn create_note(
             status: StatusCode::UNPROCESSABLE_ENTITY,
             note_body: form.body,
             errors,
+            task_form: None,
+            task_errors: FormErrors::default(),
             start: HistoryStart::default(),
         };
         return show_page(&db, &me, &session, view).await;
@@ -244,10 +279,59 @@ pub(super) async fn create_note(
         let lead = tx
             .find_lead_by_number(number)?
             .ok_or(QueryError::NotFound)?;
-        tx.add_note(&lead.id, &author, &body)?;
+        tx.add_note(&lead, &author, &body)?;
         Ok(())
     })
     .await?;
     session.flash("success", "Note added.");
     Ok(see_other(&format!("/leads/{number}")))
+}
+
+#[tracing::instrument(name = "add task", skip_all)]
+pub(super) async fn create_task(
+    me: CurrentMember,
+    session: TypedSession,
+    db: web::Data<Db>,
+    path: web::Path<LeadNumber>,
+    form: CsrfForm<TaskForm>,
+) -> AppResult<HttpResponse> {
+    let number = path.into_inner();
+    let form = form.into_inner();
+    let refused = |task_errors: FormErrors, form: TaskForm| ShowView {
+        number,
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        note_body: String::new(),
+        errors: FormErrors::default(),
+        task_form: Some(form),
+        task_errors,
+        start: HistoryStart::default(),
+    };
+    let input = match form.parse() {
+        Ok(input) => input,
+        Err(errors) => return show_page(&db, &me, &session, refused(errors, form)).await,
+    };
+    let actor = me.member.id.clone();
+    let added = db
+        .write(&me.tenant.scope, move |tx| {
+            let lead = tx
+                .find_lead_by_number(number)?
+                .ok_or(QueryError::NotFound)?;
+            tx.add_task(&lead, &input, &actor)
+        })
+        .await?;
+    match added {
+        Ok(task) => {
+            tracing::info!(lead.number = number.get(), "task added");
+            session.flash(
+                "success",
+                format!("Task added, due {}.", task.due_on.format("%Y-%m-%d")),
+            );
+            Ok(see_other(&format!("/leads/{number}#tasks")))
+        }
+        Err(TaskRefusal::UnknownAssignee) => {
+            let mut errors = FormErrors::default();
+            errors.add("assignee_id", "Choose an active member of this workspace.");
+            show_page(&db, &me, &session, refused(errors, form)).await
+        }
+    }
 }

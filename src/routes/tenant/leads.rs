@@ -27,6 +27,8 @@ pub(super) struct LeadListQuery {
     pub(super) sort: String,
     pub(super) after: String,
     pub(super) per: String,
+    /// `page`: every row of this page starts selected for a bulk change.
+    pub(super) select: String,
 }
 
 impl LeadListQuery {
@@ -89,6 +91,12 @@ struct LeadListPage {
     next_url: Option<String>,
     first_url: Option<String>,
     export_url: String,
+    /// This page's address (with its cursor), where a bulk change comes back to.
+    here: String,
+    /// Whether every row starts selected.
+    select_all: bool,
+    select_all_url: String,
+    select_none_url: String,
 }
 
 pub(super) async fn list_leads(
@@ -135,6 +143,14 @@ pub(super) async fn list_leads(
     };
     let next_url = page.next_after.map(|n| with(&format!("after={n}")));
     let first_url = after.is_some().then(|| with(""));
+    let cursor = after.map(|n| format!("after={n}")).unwrap_or_default();
+    let here = with(&cursor);
+    let select_all_url = with(&if cursor.is_empty() {
+        "select=page".to_owned()
+    } else {
+        format!("{cursor}&select=page")
+    });
+    let select_all = query.select == "page";
     let export_url = if qs.is_empty() {
         "/leads/export.csv".to_owned()
     } else {
@@ -153,6 +169,10 @@ pub(super) async fn list_leads(
             next_url,
             first_url,
             export_url,
+            select_none_url: here.clone(),
+            here,
+            select_all,
+            select_all_url,
         },
     )
 }

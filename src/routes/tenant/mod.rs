@@ -8,13 +8,16 @@ mod companies;
 mod dashboard;
 mod export_zip;
 mod invite;
+mod lead_bulk;
 mod lead_csv;
 mod lead_form;
+mod lead_imports;
 mod lead_show;
 mod leads;
 mod password;
 mod pipeline;
 mod settings;
+mod tasks;
 mod team;
 mod usage;
 
@@ -103,6 +106,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/leads", web::get().to(leads::list_leads))
         .route("/leads", web::post().to(lead_form::create_lead))
         .route("/leads/new", web::get().to(lead_form::new_lead_form))
+        .route("/leads/bulk", web::post().to(lead_bulk::bulk_change))
         .route("/leads/export.csv", web::get().to(lead_csv::export_leads))
         .service(
             web::resource("/leads/import")
@@ -110,6 +114,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .app_data(BodyLimit(lead_csv::MAX_IMPORT_BYTES))
                 .route(web::get().to(lead_csv::import_form))
                 .route(web::post().to(lead_csv::import_leads)),
+        )
+        .route("/leads/imports", web::get().to(lead_imports::list_imports))
+        .route(
+            "/leads/imports/{id}/undo",
+            web::post().to(lead_imports::undo_import),
         )
         .route("/pipeline", web::get().to(pipeline::show_pipeline))
         .route("/leads/{id}", web::get().to(lead_show::show_lead))
@@ -121,6 +130,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/leads/{id}/edit", web::get().to(lead_form::edit_lead_form))
         .route("/leads/{id}/delete", web::post().to(lead_show::delete_lead))
         .route("/leads/{id}/notes", web::post().to(lead_show::create_note))
+        .route("/leads/{id}/tasks", web::post().to(lead_show::create_task))
+        .route("/tasks", web::get().to(tasks::list_tasks))
+        .route("/tasks/{id}/done", web::post().to(tasks::complete_task))
         .route("/companies", web::get().to(companies::list_companies))
         .route("/companies", web::post().to(companies::create_company))
         .route("/companies/new", web::get().to(companies::new_company_form))

@@ -1,0 +1,3 @@
+DROP TABLE tasks;
+ALTER TABLE lead_activities DROP COLUMN detail;
+ALTER TABLE lead_activities DROP COLUMN kind;
