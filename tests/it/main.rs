@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod bundle;
 mod companies;
+mod dashboard;
 mod erase;
 mod export_zip;
 mod headers;
