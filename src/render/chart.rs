@@ -12,10 +12,9 @@ use crate::domain::{display_money, group_thousands};
 /// Weeks the weekly chart shows, the current one last.
 pub const WEEKS: u32 = 12;
 
-/// Width of both drawings, in `viewBox` units.
-const WIDTH: i64 = 560;
-
-// The bar chart: a label column, a track per row, the figures after the tracks.
+// The bar chart: a label column, a track per row, the figures after the tracks
+// (room for "16,632 leads · 415,070,035.55").
+const BAR_WIDTH: i64 = 640;
 const BAR_X: i64 = 96;
 const BAR_FULL: i64 = 300;
 const ROW: i64 = 34;
@@ -23,7 +22,8 @@ const BAR_H: i64 = 22;
 const PAD: i64 = 6;
 
 // The column chart: a figure above each column, its date below.
-const COL_STEP: i64 = WIDTH / WEEKS as i64;
+const COL_WIDTH: i64 = 560;
+const COL_STEP: i64 = COL_WIDTH / WEEKS as i64;
 const COL_W: i64 = 30;
 const COL_TOP: i64 = 22;
 const COL_FULL: i64 = 150;
@@ -40,9 +40,15 @@ pub fn scaled(n: i64, max: i64, full: i64) -> i64 {
     i64::try_from((n * full * 2 + max) / (max * 2)).unwrap_or(0)
 }
 
+/// A count with thousands separators: "16,632" (a negative count, which
+/// counters never hold, as zero). Takes a reference too, as templates pass one.
+pub fn figure(n: impl std::borrow::Borrow<i64>) -> String {
+    group_thousands((*n.borrow()).max(0).unsigned_abs())
+}
+
 /// "1 lead", "1,200 leads".
 fn leads(n: i64) -> String {
-    let figure = group_thousands(n.max(0).unsigned_abs());
+    let figure = figure(n);
     if n == 1 {
         format!("{figure} lead")
     } else {
@@ -116,7 +122,7 @@ impl BarChart {
 
     /// Width of the drawing.
     pub fn width(&self) -> i64 {
-        WIDTH
+        BAR_WIDTH
     }
 
     /// Where bars start (labels end a little before).
@@ -154,7 +160,7 @@ pub fn status_chart(summary: &[StatusSummary]) -> BarChart {
             format!(
                 "{} {} ({})",
                 s.status.as_str(),
-                group_thousands(s.count.max(0).unsigned_abs()),
+                figure(s.count),
                 display_money(s.value)
             )
         })
@@ -219,7 +225,7 @@ impl Column {
 
     /// The count, with thousands separators.
     pub fn figure(&self) -> String {
-        group_thousands(self.count.max(0).unsigned_abs())
+        figure(self.count)
     }
 
     /// The column's tooltip: "Week of 2026-11-30: 3 leads".
@@ -284,7 +290,7 @@ impl ColumnChart {
 
     /// Width of the drawing.
     pub fn width(&self) -> i64 {
-        WIDTH
+        COL_WIDTH
     }
 
     /// Height of the drawing.
