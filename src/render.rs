@@ -1,4 +1,5 @@
-//! Turning Askama templates into responses, and what every page knows.
+//! Turning Askama templates into responses, and what every page knows; the
+//! dashboard's chart geometry in [`chart`].
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -7,6 +8,8 @@ use askama::Template;
 use crate::auth::session::Flash;
 use crate::auth::{CurrentMember, TypedSession};
 use crate::error::{AppResult, html_response};
+
+pub mod chart;
 
 /// What the layouts need on every page.
 pub struct PageContext {

@@ -13,6 +13,7 @@ mod auth;
 mod bulk;
 mod bundle;
 mod companies;
+mod dashboard;
 mod erase;
 mod export_zip;
 mod headers;

@@ -1,14 +1,17 @@
 //! Leads of a tenant: the model here; the filtered list in [`list`], single-lead
-//! and summary reads in [`read`], writes (with their status activity) in [`write`].
+//! and summary reads in [`read`], leads created per week in [`weekly`], writes
+//! (with their status activity) in [`write`].
 
 mod list;
 mod read;
+mod weekly;
 mod write;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 pub use list::LeadFilter;
+pub use weekly::MAX_WEEKS;
 pub use write::BulkChange;
 pub(in crate::db) use write::opening;
 

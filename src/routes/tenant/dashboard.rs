@@ -1,4 +1,5 @@
-//! The dashboard: leads by status, the open pipeline, recent leads and notes.
+//! The dashboard: leads by status, the open pipeline, charts of the pipeline by
+//! status and of leads created per week, recent leads and notes.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -9,6 +10,7 @@ use crate::db::leads::{LeadFilter, LeadRow, StatusSummary};
 use crate::db::notes::RecentNote;
 use crate::domain::LeadSort;
 use crate::error::AppResult;
+use crate::render::chart::{self, BarChart, ColumnChart};
 use crate::render::{PageContext, render};
 
 /// Recent leads and notes shown.
@@ -22,6 +24,8 @@ struct DashboardPage {
     by_status: Vec<StatusSummary>,
     open_count: i64,
     open_value: i64,
+    status_chart: BarChart,
+    weekly_chart: ColumnChart,
     recent_leads: Vec<LeadRow>,
     recent_notes: Vec<RecentNote>,
 }
@@ -30,17 +34,20 @@ pub(super) async fn show_dashboard(
     visitor: SignedIn,
     session: TypedSession,
 ) -> AppResult<HttpResponse> {
+    // Weeks are UTC weeks, as `created_at` is stored.
+    let first_week = chart::first_week(crate::db::now().date(), chart::WEEKS);
     // The session check and the page's queries in one read.
-    let (me, (by_status, recent_leads, recent_notes)) = visitor
-        .read(|tx, _| {
+    let (me, (by_status, weeks, recent_leads, recent_notes)) = visitor
+        .read(move |tx, _| {
             let by_status = tx.lead_status_summary()?;
+            let weeks = tx.leads_created_per_week(first_week, chart::WEEKS)?;
             let newest = LeadFilter {
                 sort: LeadSort::Created,
                 ..LeadFilter::default()
             };
             let (leads, _) = tx.list_leads(&newest, None, RECENT)?;
             let recent_leads = tx.describe_leads(leads)?;
-            Ok((by_status, recent_leads, tx.recent_notes(RECENT)?))
+            Ok((by_status, weeks, recent_leads, tx.recent_notes(RECENT)?))
         })
         .await?;
     let open = by_status.iter().filter(|s| s.status.is_open());
@@ -54,6 +61,8 @@ pub(super) async fn show_dashboard(
         &DashboardPage {
             ctx: PageContext::app(&session, &me, "dashboard"),
             member_name: me.member.name.clone(),
+            status_chart: chart::status_chart(&by_status),
+            weekly_chart: ColumnChart::new(&weeks),
             by_status,
             open_count,
             open_value,
