@@ -2,7 +2,8 @@
 # Browser tests in the installed Chromium (Debian's `chromium`), driven by
 # playwright-core (installed under target/ with axe-core; no browser download),
 # against a server on a fresh SQLite file with one seeded workspace: the
-# pipeline board (tests/browser/pipeline.mjs) and an accessibility audit of every
+# pipeline board (tests/browser/pipeline.mjs), tasks, the dashboard, bulk changes
+# and imports (tests/browser/daily.mjs), and an accessibility audit of every
 # page (tests/browser/a11y.mjs). Screenshots go to target/browser-shots/.
 #
 #   scripts/browser-tests.sh
@@ -22,4 +23,5 @@ mkdir -p target/browser-shots
 cp tests/browser/*.mjs "$NODE_DIR/"
 export BASE="http://demo-1.localhost:$PORT" APEX="http://localhost:$PORT"
 SHOTS="$PWD/target/browser-shots" node "$NODE_DIR/pipeline.mjs"
+SHOTS="$PWD/target/browser-shots" node "$NODE_DIR/daily.mjs"
 node "$NODE_DIR/a11y.mjs"

@@ -41,6 +41,7 @@ try {
     "/", "/leads", "/leads?q=zz", "/leads/1", "/leads/new", "/leads/1/edit", "/leads/import",
     "/companies", "/companies/1", "/companies/new", "/pipeline", "/team", "/account",
     "/settings", "/settings/api", "/settings/usage", "/settings/audit",
+    "/tasks", "/leads/imports",
   ]) {
     await audit(`${base}${path}`);
   }
@@ -51,4 +52,4 @@ if (failures.length) {
   console.error(failures.join("\n"));
   process.exit(1);
 }
-console.log("ok: axe-core found no violations on 21 pages");
+console.log("ok: axe-core found no violations on 23 pages");

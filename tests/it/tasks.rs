@@ -101,6 +101,24 @@ async fn tasks_are_added_listed_and_done(backend: Backend) {
         "{his}"
     );
 
+    // The dashboard: the overdue one and today's, not later ones or Bob's.
+    let (_, dash) = app.get_html("tasks", "/").await;
+    let mine_today = &dash[dash
+        .find("Your tasks for today")
+        .expect("tasks on the dashboard")..];
+    let mine_today = &mine_today[..mine_today.find("</div>").unwrap()];
+    assert!(
+        mine_today.contains("Call Ada back") && mine_today.contains("overdue"),
+        "{mine_today}"
+    );
+    assert!(mine_today.contains("Book a demo") && mine_today.contains("due today"));
+    assert!(!mine_today.contains("Send the contract") && !mine_today.contains("follow-up"));
+    let (_, his_dash) = app.get_html_with(&bob, "tasks", "/").await;
+    assert!(
+        his_dash.contains("Nothing overdue and nothing due today."),
+        "{his_dash}"
+    );
+
     // The lead shows all four, and each in its activity; so is a note.
     let r = app
         .post(
