@@ -482,11 +482,14 @@ fn parse_csv(data: &[u8]) -> Result<ParsedCsv, String> {
     for (i, record) in reader.records().enumerate() {
         // The reader knows where a record starts, even after quoted newlines; a
         // record it could not read has no position, so count from the header.
+        // The first record's position is the header's (line 1): no record is
+        // before line i + 2.
         let line = match &record {
             Ok(r) => r.position().map(|p| p.line()),
             Err(e) => e.position().map(|p| p.line()),
         }
-        .unwrap_or(i as u64 + 2);
+        .unwrap_or(0)
+        .max(i as u64 + 2);
         if rows.len() + refused.len() >= MAX_IMPORT_ROWS {
             return Err(format!(
                 "The file has more than {MAX_IMPORT_ROWS} rows; split it and import each part."
@@ -599,6 +602,15 @@ mod tests {
             Some(vec!["extra".to_owned()])
         );
         assert!(parse_csv(b"email\nx@y.z\n").is_err());
+    }
+
+    #[test]
+    fn rows_know_their_line_and_blank_cells() {
+        let parsed =
+            parse_csv(b"name,email,status,value\r\nAda,a@x.test,,\r\nBob,b@x.test,won,5\r\n").ok();
+        let rows = parsed.map(|p| p.rows).unwrap_or_default();
+        let lines: Vec<(u64, &str)> = rows.iter().map(|r| (r.line, r.blank.as_str())).collect();
+        assert_eq!(lines, vec![(2, "status,value"), (3, "")]);
     }
 
     #[test]
