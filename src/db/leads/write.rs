@@ -133,6 +133,7 @@ impl TenantTx<'_> {
         Ok(Ok((company, owner)))
     }
 
+    /// Records a change of status (none before: the lead's creation).
     pub(in crate::db) fn record_status(
         &mut self,
         lead: &LeadId,
@@ -141,21 +142,7 @@ impl TenantTx<'_> {
         to: LeadStatus,
         at: NaiveDateTime,
     ) -> QueryResult<()> {
-        let tenant_id = self.scope.tenant_id().clone();
-        diesel::insert_into(lead_activities::table)
-            .values(NewActivityRow {
-                tenant_id: &tenant_id,
-                id: uuid::Uuid::new_v4().to_string(),
-                lead_id: lead,
-                actor_id: actor,
-                from_status: from,
-                to_status: to,
-                created_at: at,
-                kind: ActivityKind::Status,
-                detail: None,
-            })
-            .execute(self.conn)?;
-        Ok(())
+        self.insert_activity(lead, actor, from, to, ActivityKind::Status, None, at)
     }
 
     /// Records something other than a status change in a lead's activity
@@ -169,6 +156,20 @@ impl TenantTx<'_> {
         detail: &str,
         at: NaiveDateTime,
     ) -> QueryResult<()> {
+        self.insert_activity(lead, actor, None, status, kind, Some(detail), at)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert_activity(
+        &mut self,
+        lead: &LeadId,
+        actor: Option<&MemberId>,
+        from: Option<LeadStatus>,
+        to: LeadStatus,
+        kind: ActivityKind,
+        detail: Option<&str>,
+        at: NaiveDateTime,
+    ) -> QueryResult<()> {
         let tenant_id = self.scope.tenant_id().clone();
         diesel::insert_into(lead_activities::table)
             .values(NewActivityRow {
@@ -176,11 +177,11 @@ impl TenantTx<'_> {
                 id: uuid::Uuid::new_v4().to_string(),
                 lead_id: lead,
                 actor_id: actor,
-                from_status: None,
-                to_status: status,
+                from_status: from,
+                to_status: to,
                 created_at: at,
                 kind,
-                detail: Some(detail),
+                detail,
             })
             .execute(self.conn)?;
         Ok(())
