@@ -9,11 +9,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 const APP_CSS: &str = include_str!("../../static/app.css");
 const HANDOFF_JS: &str = include_str!("../../static/handoff.js");
 const PIPELINE_JS: &str = include_str!("../../static/pipeline.js");
+const BULK_JS: &str = include_str!("../../static/bulk.js");
 const FAVICON_SVG: &str = include_str!("../../static/favicon.svg");
 
 static CSS_VERSION: LazyLock<String> = LazyLock::new(|| version_of(APP_CSS));
 static HANDOFF_JS_VERSION: LazyLock<String> = LazyLock::new(|| version_of(HANDOFF_JS));
 static PIPELINE_JS_VERSION: LazyLock<String> = LazyLock::new(|| version_of(PIPELINE_JS));
+static BULK_JS_VERSION: LazyLock<String> = LazyLock::new(|| version_of(BULK_JS));
 static FAVICON_VERSION: LazyLock<String> = LazyLock::new(|| version_of(FAVICON_SVG));
 
 fn version_of(body: &str) -> String {
@@ -35,11 +37,17 @@ pub fn pipeline_js_version() -> &'static str {
     PIPELINE_JS_VERSION.as_str()
 }
 
+/// The lead list's select-all script's content hash, for cache-busting links.
+pub fn bulk_js_version() -> &'static str {
+    BULK_JS_VERSION.as_str()
+}
+
 /// Registers `/static/...`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/app.css", web::get().to(stylesheet))
         .route("/static/handoff.js", web::get().to(handoff_script))
         .route("/static/pipeline.js", web::get().to(pipeline_script))
+        .route("/static/bulk.js", web::get().to(bulk_script))
         // Browsers ask every host for `/favicon.ico`, whatever the page links.
         .route("/static/favicon.svg", web::get().to(favicon))
         .route("/favicon.ico", web::get().to(favicon));
@@ -63,6 +71,15 @@ async fn pipeline_script(req: HttpRequest) -> HttpResponse {
         &req,
         PIPELINE_JS,
         pipeline_js_version(),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+async fn bulk_script(req: HttpRequest) -> HttpResponse {
+    serve(
+        &req,
+        BULK_JS,
+        bulk_js_version(),
         "text/javascript; charset=utf-8",
     )
 }

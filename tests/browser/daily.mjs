@@ -70,15 +70,22 @@ try {
   }
   await page.screenshot({ path: `${shots}/dashboard.png`, fullPage: true });
 
-  // Bulk: select the whole page, give it a status; then delete two, confirmed.
+  // Bulk: select the whole page (the header's checkbox, and without
+  // JavaScript the link), give it a status; then delete two, confirmed.
+  await page.goto(`${base}/leads`);
+  await page.check("#select-page");
+  const boxes = page.locator("input[name=lead_ids]");
+  assert.equal(await page.locator("input[name=lead_ids]:checked").count(), await boxes.count());
+  await boxes.nth(0).uncheck();
+  assert.equal(await page.locator("#select-page").evaluate((e) => e.indeterminate), true);
   await page.goto(`${base}/leads?select=page`);
   const rows = await page.locator("input[name=lead_ids]:checked").count();
   assert.ok(rows > 1, "every row ticked");
+  assert.equal(await page.locator("#select-page").isChecked(), true);
   await page.selectOption("#bulk-action", "status");
   await page.selectOption("#bulk-status", "qualified");
   await Promise.all([page.waitForURL(/\/leads/), page.click("#bulk button:text('Apply to selected')")]);
   assert.match(await flash(page), /moved to qualified/);
-  const boxes = page.locator("input[name=lead_ids]");
   await boxes.nth(0).check();
   await boxes.nth(1).check();
   await page.selectOption("#bulk-action", "delete");

@@ -52,6 +52,21 @@ async fn leads_change_together(backend: Backend) {
     let (_, all) = app.get_html("bulk", "/leads?select=page").await;
     assert_eq!(all.matches(" checked>").count(), 5, "{all}");
     assert!(list.contains("href=\"/leads?select=page\""));
+    // The header's checkbox, for browsers with JavaScript: its script is ours.
+    let script = list
+        .split("src=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap();
+    assert!(script.starts_with("/static/bulk.js?v="), "{script}");
+    let r = app.get("bulk", script).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
 
     // A status for three, back to the list as it was filtered.
     let r = bulk(
