@@ -13,7 +13,8 @@
 //! Sizes: 1 tenant x 1,000 leads, 1 tenant x 100,000 leads, and 100 tenants x
 //! 10,000 leads (1,000,000); the measured tenant is `demo-1` in each.
 //! `BENCH_QUICK=1` runs the small size only; `BENCH_SIZES=1x1000,1x100000` picks
-//! sizes. With `BENCH_POSTGRES_URL` (a superuser URL such as
+//! sizes; `BENCH_ONLY=list` the scenarios whose label holds `list`. With
+//! `BENCH_POSTGRES_URL` (a superuser URL such as
 //! `postgres://postgres@127.0.0.1:5432/postgres`) each size also runs on a fresh
 //! PostgreSQL database, migrated and seeded by an owner role and served by an app
 //! role under row-level security, as in production.
@@ -80,6 +81,10 @@ struct Outcome {
     per_second: f64,
     p50: Duration,
     p99: Duration,
+    /// The server's CPU time (user + system) per answered request: what the
+    /// scenario costs the server, which a noisy machine moves far less than it
+    /// moves the rate.
+    cpu_per_request: Duration,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -271,9 +276,15 @@ async fn measure_server(port: u16, server: &std::process::Child) -> anyhow::Resu
     let mut health = Vec::new();
     let mut outcomes = Vec::new();
     let mut peak_rss: f64 = 0.0;
-    for (label, path) in scenarios {
-        health.push(measure(&client, &base, "healthz", "/healthz".to_owned()).await?);
-        outcomes.push(measure(&client, &base, label, path).await?);
+    // `BENCH_ONLY=search` runs the scenarios whose label holds that text (to
+    // profile one of them with `perf record -p`).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    for (label, path) in scenarios
+        .into_iter()
+        .filter(|(l, _)| l.contains(only.as_str()))
+    {
+        health.push(measure(&client, server, &base, "healthz", "/healthz".to_owned()).await?);
+        outcomes.push(measure(&client, server, &base, label, path).await?);
         if let Ok((rss, _)) = memory_mib(server) {
             peak_rss = peak_rss.max(rss);
         }
@@ -281,18 +292,21 @@ async fn measure_server(port: u16, server: &std::process::Child) -> anyhow::Resu
     health.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
     let reference = health[health.len() / 2].clone();
     println!(
-        "\n`/healthz` in the same run: {:.0} req/s median of {} runs ({:.0} to {:.0}), p50 {:.2} ms",
+        "\n`/healthz` in the same run: {:.0} req/s median of {} runs ({:.0} to {:.0}), p50 {:.2} ms, server CPU {:.0} µs/req",
         reference.per_second,
         health.len(),
         health[0].per_second,
         health[health.len() - 1].per_second,
-        reference.p50.as_secs_f64() * 1e3
+        reference.p50.as_secs_f64() * 1e3,
+        reference.cpu_per_request.as_secs_f64() * 1e6
     );
-    println!("\n| scenario | path | requests | not 200 | req/s | of /healthz | p50 ms | p99 ms |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "\n| scenario | path | requests | not 200 | req/s | of /healthz | p50 ms | p99 ms | server CPU µs/req |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for o in &outcomes {
         println!(
-            "| {} | `{}` | {} | {} | {:.0} | {:.1}% | {:.2} | {:.2} |",
+            "| {} | `{}` | {} | {} | {:.0} | {:.1}% | {:.2} | {:.2} | {:.0} |",
             o.label,
             o.path,
             o.requests,
@@ -300,7 +314,8 @@ async fn measure_server(port: u16, server: &std::process::Child) -> anyhow::Resu
             o.per_second,
             100.0 * o.per_second / reference.per_second,
             o.p50.as_secs_f64() * 1e3,
-            o.p99.as_secs_f64() * 1e3
+            o.p99.as_secs_f64() * 1e3,
+            o.cpu_per_request.as_secs_f64() * 1e6
         );
     }
     println!("largest resident memory seen between scenarios: {peak_rss:.1} MiB");
@@ -401,6 +416,7 @@ async fn get_ok(client: &Client, url: &str) -> anyhow::Result<String> {
 
 async fn measure(
     client: &Client,
+    server: &std::process::Child,
     base: &str,
     label: &'static str,
     path: String,
@@ -409,6 +425,7 @@ async fn measure(
     for _ in 0..WARM_UP {
         get_ok(client, &url).await?;
     }
+    let cpu_before = common::cpu_seconds(server)?;
     let started = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
@@ -438,6 +455,8 @@ async fn measure(
         errors += e;
     }
     let elapsed = started.elapsed();
+    let cpu = common::cpu_seconds(server)? - cpu_before;
+    let answered = (latencies.len() + errors).max(1);
     latencies.sort();
     let pct = |p: f64| {
         let i = ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1);
@@ -451,5 +470,6 @@ async fn measure(
         per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: pct(0.50),
         p99: pct(0.99),
+        cpu_per_request: Duration::from_secs_f64(cpu / answered as f64),
     })
 }

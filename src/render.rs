@@ -11,6 +11,48 @@ use crate::error::{AppResult, html_response};
 
 pub mod chart;
 
+/// A time as the pages show it, to the minute (`2026-12-04 18:09`). Written
+/// field by field: chrono's `format` parses its format string on every call,
+/// which on the lead list (a time per row) cost 4% of the server's CPU. Takes
+/// the time however many references deep a template holds it.
+pub fn minute(t: impl AsTime) -> impl std::fmt::Display {
+    struct Minute(chrono::NaiveDateTime);
+    impl std::fmt::Display for Minute {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            use chrono::{Datelike, Timelike};
+            let t = &self.0;
+            write!(
+                f,
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        }
+    }
+    Minute(t.time())
+}
+
+/// A time, or a reference to one (see [`minute`]).
+pub trait AsTime {
+    /// The time.
+    fn time(&self) -> chrono::NaiveDateTime;
+}
+
+impl AsTime for chrono::NaiveDateTime {
+    fn time(&self) -> chrono::NaiveDateTime {
+        *self
+    }
+}
+
+impl<T: AsTime + ?Sized> AsTime for &T {
+    fn time(&self) -> chrono::NaiveDateTime {
+        (**self).time()
+    }
+}
+
 /// What the layouts need on every page.
 pub struct PageContext {
     /// Token for the forms on this page.
@@ -68,4 +110,24 @@ pub use crate::domain::forms::FormErrors;
 pub fn render<T: Template>(status: StatusCode, page: &T) -> AppResult<HttpResponse> {
     let html = page.render()?;
     Ok(html_response(HttpResponse::build(status), html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_read_as_chrono_writes_them() {
+        for text in [
+            "2026-12-04 08:05:59.999999",
+            "2000-01-01 00:00:00",
+            "2999-12-31 23:59:00",
+        ] {
+            let t = chrono::NaiveDateTime::parse_from_str(text, "%F %T%.f").unwrap();
+            assert_eq!(
+                minute(&t).to_string(),
+                t.format("%Y-%m-%d %H:%M").to_string()
+            );
+        }
+    }
 }

@@ -25,6 +25,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod bundle;
+mod cached_sql;
 pub mod companies;
 pub mod erase;
 pub mod import;
@@ -37,6 +38,7 @@ pub mod member_directory;
 mod migrate;
 pub mod moves;
 pub mod notes;
+pub(crate) use cached_sql::one_of;
 mod operator;
 pub mod outbox;
 pub mod plans;
@@ -45,6 +47,7 @@ mod scope;
 pub mod seed;
 pub mod sessions;
 pub mod spares;
+mod stamp;
 pub mod stores;
 pub mod tasks;
 pub mod team;
@@ -615,5 +618,23 @@ mod tests {
             at + chrono::TimeDelta::seconds(60)
         );
         assert_eq!(after(at, Duration::MAX), chrono::NaiveDateTime::MAX);
+    }
+
+    /// The bundled SQLite has the query planner stability guarantee on
+    /// (`LIBSQLITE3_FLAGS` in `.cargo/config.toml`): without it, a cached
+    /// statement with a bound `LIMIT` is compiled again on every run.
+    #[test]
+    fn sqlite_plans_do_not_depend_on_bound_values() {
+        #[derive(QueryableByName)]
+        struct Used {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            used: i32,
+        }
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        let row: Used =
+            diesel::sql_query("SELECT sqlite_compileoption_used('ENABLE_QPSG') AS used")
+                .get_result(&mut c)
+                .unwrap();
+        assert_eq!(row.used, 1);
     }
 }

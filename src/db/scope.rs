@@ -22,7 +22,8 @@ use super::DbConnection;
 use super::index_copy::Effects;
 use super::schema::{
     api_keys, audit_log, auth_tokens, companies, import_staging, invites, lead_activities,
-    lead_counts, lead_import_changes, lead_imports, leads, notes, outbox, sessions, tasks, users,
+    lead_counts, lead_import_changes, lead_imports, leads, notes, outbox, sessions, tasks, tenants,
+    users,
 };
 use super::stores::{Home, set_search_path};
 use crate::domain::{TenantId, WriteState};
@@ -140,29 +141,20 @@ impl<'c> TenantTx<'c> {
     }
 
     fn read_writes(&mut self, lock: bool) -> QueryResult<WriteState> {
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = Text)]
-            writes: String,
-        }
-        let row: Option<Row> = match self.conn {
-            DbConnection::Postgresql(pg) => diesel::sql_query(if lock {
-                "SELECT writes FROM tenants WHERE id = $1 FOR NO KEY UPDATE"
-            } else {
-                "SELECT writes FROM tenants WHERE id = $1"
-            })
-            .bind::<Text, _>(self.scope.tenant_id.as_str())
-            .get_result(pg)
-            .optional()?,
-            DbConnection::Sqlite(c) => {
-                diesel::sql_query("SELECT writes FROM tenants WHERE id = $1")
-                    .bind::<Text, _>(self.scope.tenant_id.as_str())
-                    .get_result(c)
-                    .optional()?
+        // The query builder rather than SQL text: Diesel keeps the statement
+        // compiled between requests (it never caches `sql_query`), and this runs
+        // on every page.
+        let query = tenants::table
+            .filter(tenants::id.eq(self.scope.tenant_id.clone()))
+            .select(tenants::writes);
+        let writes: Option<String> = match &mut *self.conn {
+            DbConnection::Postgresql(pg) if lock => {
+                query.for_no_key_update().get_result(pg).optional()?
             }
+            conn => query.get_result(conn).optional()?,
         };
-        Ok(row
-            .and_then(|r| WriteState::from_stored(&r.writes))
+        Ok(writes
+            .and_then(|w| WriteState::from_stored(&w))
             .unwrap_or(WriteState::Moved))
     }
 }

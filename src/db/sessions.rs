@@ -52,8 +52,10 @@ pub struct SessionInfo {
     /// The client address at log-in.
     pub client_addr: String,
     /// When it began.
+    #[diesel(deserialize_as = super::stamp::Stamp)]
     pub created_at: NaiveDateTime,
     /// When it was last used (to [`LAST_SEEN_PRECISION`]).
+    #[diesel(deserialize_as = super::stamp::Stamp)]
     pub last_seen_at: NaiveDateTime,
 }
 

@@ -8,14 +8,17 @@
 
 use std::collections::HashMap;
 
+use diesel::dsl;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::{BoardColumn, COUNT_BOUND, Lead, LeadCount, LeadPage, LeadRow, MAX_LEAD_PAGE_SIZE};
-use crate::db::schema::{companies, lead_counts, leads};
+use crate::db::schema::{companies, lead_counts, leads, users};
 use crate::db::scope::TenantTx;
 use crate::db::{DbBackend, DbConnection};
-use crate::domain::{CompanyId, CompanyNumber, LeadNumber, LeadSort, LeadStatus, MemberId};
+use crate::domain::{
+    CompanyId, CompanyNumber, LeadNumber, LeadSort, LeadStatus, MemberId, TenantId,
+};
 
 diesel::define_sql_function! {
     /// SQL `lower()`, the same on both backends for ASCII.
@@ -37,7 +40,28 @@ pub struct LeadFilter {
     pub sort: LeadSort,
 }
 
-type LeadQuery = leads::BoxedQuery<'static, DbBackend>;
+/// A tenant's leads, each with its company and owner (left joins on their
+/// primary keys, within the tenant), as one boxed query: the list and its count
+/// (the joins go unused there, and both planners drop them).
+type LeadQuery = dsl::IntoBoxed<
+    'static,
+    dsl::LeftJoinOn<
+        dsl::LeftJoinOn<
+            dsl::Filter<leads::table, dsl::Eq<leads::tenant_id, TenantId>>,
+            companies::table,
+            dsl::And<
+                dsl::Eq<companies::tenant_id, leads::tenant_id>,
+                dsl::Eq<dsl::Nullable<companies::id>, leads::company_id>,
+            >,
+        >,
+        users::table,
+        dsl::And<
+            dsl::Eq<users::tenant_id, leads::tenant_id>,
+            dsl::Eq<dsl::Nullable<users::id>, leads::owner_id>,
+        >,
+    >,
+    DbBackend,
+>;
 
 /// Orders `$query` by `leads::$key` in direction `$dir` (then by number, the same
 /// way) and, given the previous page's last lead `$cursor`, keeps only the rows
@@ -80,6 +104,14 @@ fn sorted_after(query: LeadQuery, sort: LeadSort, cursor: Option<Lead>) -> LeadQ
         LeadSort::Value => keyset!(query, cursor, value, desc),
     }
 }
+
+/// A lead with its company's number and name and its owner's name and email,
+/// as the list's query reads them.
+type NamedLead = (
+    Lead,
+    Option<(CompanyNumber, String)>,
+    Option<(String, String)>,
+);
 
 /// The search part of a filter, planned by [`TenantTx::plan_search`].
 #[derive(Debug)]
@@ -175,7 +207,20 @@ impl TenantTx<'_> {
     /// The filter as a boxed query (without order or cursor), shared by the list
     /// and its count, with the search part as [`TenantTx::plan_search`] planned it.
     fn filtered_leads(&mut self, filter: &LeadFilter, search: &Search) -> LeadQuery {
-        let mut query = self.scope.leads().into_boxed();
+        let mut query = self
+            .scope
+            .leads()
+            .left_join(
+                companies::table.on(companies::tenant_id
+                    .eq(leads::tenant_id)
+                    .and(companies::id.nullable().eq(leads::company_id))),
+            )
+            .left_join(
+                users::table.on(users::tenant_id
+                    .eq(leads::tenant_id)
+                    .and(users::id.nullable().eq(leads::owner_id))),
+            )
+            .into_boxed();
         if let Some(status) = filter.status {
             query = query.filter(leads::status.eq(status));
         }
@@ -183,19 +228,24 @@ impl TenantTx<'_> {
             query = query.filter(leads::owner_id.eq(owner.clone()));
         }
         if let Some(number) = filter.company {
-            // A subquery rather than a lookup first: a number that no company of
-            // this tenant has matches nothing, rather than being ignored.
-            let company = self
-                .scope
-                .companies()
-                .filter(companies::number.eq(number))
-                .select(companies::id.nullable());
-            query = query.filter(leads::company_id.eq_any(company));
+            // On the joined company rather than a lookup first: a number that
+            // no company of this tenant has matches nothing, rather than being
+            // ignored.
+            query = query.filter(companies::number.eq(number));
         }
         match search {
             Search::Everything => {}
             Search::Numbers(numbers) => {
-                query = query.filter(leads::number.eq_any(numbers.clone()));
+                let json = serde_json::json!(numbers.iter().map(|n| n.get()).collect::<Vec<_>>())
+                    .to_string();
+                query = crate::db::one_of!(
+                    query,
+                    self.conn,
+                    leads::number,
+                    "leads.number",
+                    numbers.clone(),
+                    json
+                );
             }
             Search::Like {
                 pattern, companies, ..
@@ -375,7 +425,8 @@ impl TenantTx<'_> {
             .load(self.conn)
     }
 
-    /// Up to `limit` leads matching the filter, in its order, after the lead
+    /// Up to `limit` leads matching the filter with their company and owner
+    /// names, in its order, after the lead
     /// numbered `after` (a cursor from the previous page). A cursor whose lead is
     /// gone starts over from the first page.
     pub fn list_leads(
@@ -383,7 +434,7 @@ impl TenantTx<'_> {
         filter: &LeadFilter,
         after: Option<LeadNumber>,
         limit: i64,
-    ) -> QueryResult<(Vec<Lead>, Option<LeadNumber>)> {
+    ) -> QueryResult<(Vec<LeadRow>, Option<LeadNumber>)> {
         let cursor = match after {
             Some(n) => self.find_lead_by_number(n)?,
             None => None,
@@ -402,7 +453,7 @@ impl TenantTx<'_> {
         filter: &LeadFilter,
         cursor: Option<Lead>,
         limit: i64,
-    ) -> QueryResult<(Vec<Lead>, Option<Lead>)> {
+    ) -> QueryResult<(Vec<LeadRow>, Option<Lead>)> {
         let search = self.plan_search(filter)?;
         self.list_planned(filter, &search, cursor, limit)
     }
@@ -413,19 +464,31 @@ impl TenantTx<'_> {
         search: &Search,
         cursor: Option<Lead>,
         limit: i64,
-    ) -> QueryResult<(Vec<Lead>, Option<Lead>)> {
+    ) -> QueryResult<(Vec<LeadRow>, Option<Lead>)> {
         let limit = limit.clamp(1, MAX_LEAD_PAGE_SIZE);
         let query = sorted_after(self.filtered_leads(filter, search), filter.sort, cursor);
-        let mut rows: Vec<Lead> = query
-            .select(Lead::as_select())
+        let mut rows: Vec<NamedLead> = query
+            .select((
+                Lead::as_select(),
+                (companies::number, companies::name).nullable(),
+                (users::name, users::email).nullable(),
+            ))
             .limit(limit + 1)
             .load(self.conn)?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
-            rows.last().cloned()
+            rows.last().map(|row| row.0.clone())
         } else {
             None
         };
+        let rows = rows
+            .into_iter()
+            .map(|(lead, company, owner)| LeadRow {
+                company,
+                owner,
+                lead,
+            })
+            .collect();
         Ok((rows, next))
     }
 
@@ -438,14 +501,27 @@ impl TenantTx<'_> {
         let companies: HashMap<CompanyId, (CompanyNumber, String)> = if company_ids.is_empty() {
             HashMap::new()
         } else {
-            self.scope
-                .companies()
-                .filter(companies::id.eq_any(company_ids))
-                .select((companies::id, companies::number, companies::name))
-                .load::<(CompanyId, CompanyNumber, String)>(self.conn)?
-                .into_iter()
-                .map(|(id, n, name)| (id, (n, name)))
-                .collect()
+            let json = serde_json::json!(
+                company_ids
+                    .iter()
+                    .map(CompanyId::as_str)
+                    .collect::<Vec<_>>()
+            )
+            .to_string();
+            let query = self.scope.companies().into_boxed();
+            crate::db::one_of!(
+                query,
+                self.conn,
+                companies::id,
+                "companies.id",
+                company_ids,
+                json
+            )
+            .select((companies::id, companies::number, companies::name))
+            .load::<(CompanyId, CompanyNumber, String)>(self.conn)?
+            .into_iter()
+            .map(|(id, n, name)| (id, (n, name)))
+            .collect()
         };
         let mut owner_ids: Vec<MemberId> =
             leads.iter().filter_map(|l| l.owner_id.clone()).collect();
@@ -495,7 +571,7 @@ impl TenantTx<'_> {
                     .map_or((0, 0), |(_, n, v)| (*n, *v));
                 (LeadCount::Exact(n), Some(v))
             } else if next.is_none() {
-                let v = leads.iter().map(|l| l.value).sum();
+                let v = leads.iter().map(|l| l.lead.value).sum();
                 (LeadCount::Exact(leads.len() as i64), Some(v))
             } else {
                 match self.count_planned(&f, &search)? {
@@ -514,8 +590,7 @@ impl TenantTx<'_> {
             });
             all.extend(leads);
         }
-        // Names for every card in one round.
-        for row in self.describe_leads(all)? {
+        for row in all {
             if let Some(column) = columns.iter_mut().find(|c| c.status == row.lead.status) {
                 column.cards.push(row);
             }
@@ -548,16 +623,16 @@ impl TenantTx<'_> {
             None => None,
         };
         let first_page = cursor.is_none();
-        let (leads, next) = self.list_planned(filter, &search, cursor, limit)?;
+        let (rows, next) = self.list_planned(filter, &search, cursor, limit)?;
         // A first page that holds every match is its own count: a search that
         // finds a few leads (or none) is not walked a second time to count them.
         let total = if first_page && next.is_none() {
-            LeadCount::Exact(leads.len() as i64)
+            LeadCount::Exact(rows.len() as i64)
         } else {
             self.count_planned(filter, &search)?
         };
         Ok(LeadPage {
-            rows: self.describe_leads(leads)?,
+            rows,
             total,
             next_after: next.map(|l| l.number),
         })

@@ -63,8 +63,10 @@ pub struct Lead {
     /// Where it came from.
     pub source: String,
     /// When it was added.
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: NaiveDateTime,
     /// Last change.
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

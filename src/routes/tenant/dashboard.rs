@@ -51,8 +51,7 @@ pub(super) async fn show_dashboard(
                 sort: LeadSort::Created,
                 ..LeadFilter::default()
             };
-            let (leads, _) = tx.list_leads(&newest, None, RECENT)?;
-            let recent_leads = tx.describe_leads(leads)?;
+            let (recent_leads, _) = tx.list_leads(&newest, None, RECENT)?;
             let due = tx.open_tasks_due(&me.id, Some(today))?;
             Ok((
                 by_status,

@@ -107,8 +107,7 @@ pub(super) async fn export_leads(
         let page = st
             .db
             .read(&st.me.tenant.scope, move |tx| {
-                let (leads, next) = tx.list_leads_after(&filter, after, EXPORT_PAGE_ROWS)?;
-                Ok((tx.describe_leads(leads)?, next))
+                tx.list_leads_after(&filter, after, EXPORT_PAGE_ROWS)
             })
             .await;
         let chunk = page.map_err(AppError::from).and_then(|(rows, next)| {
