@@ -186,6 +186,29 @@ impl TenantTx<'_> {
         Ok(CompanyPage { rows, next_after })
     }
 
+    /// Every company for a drop-down, by name (`(number, name)`), or `None` if
+    /// there are more than `max`. Whether there are is asked first, of the
+    /// numbers alone: a tenant with thousands of companies pays for stepping
+    /// over `max` index entries, not for reading and dropping `max` names.
+    pub fn company_choices_within(
+        &mut self,
+        max: i64,
+    ) -> QueryResult<Option<Vec<(CompanyNumber, String)>>> {
+        let past_max = self
+            .scope
+            .companies()
+            .select(companies::number)
+            .order(companies::number.asc())
+            .offset(max)
+            .limit(1)
+            .first::<CompanyNumber>(self.conn)
+            .optional()?;
+        if past_max.is_some() {
+            return Ok(None);
+        }
+        self.company_choices(max).map(Some)
+    }
+
     /// Up to `limit` companies for a drop-down, by name: `(number, name)`.
     pub fn company_choices(&mut self, limit: i64) -> QueryResult<Vec<(CompanyNumber, String)>> {
         self.scope

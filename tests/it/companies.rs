@@ -142,8 +142,47 @@ async fn editing_a_lead_keeps_a_company_beyond_the_choice_list(backend: Backend)
     assert!(page.contains("Zzz Last Company"));
 }
 
+/// The lead list offers a company drop-down while the tenant has at most 200
+/// companies, all of them; past that, a company is filtered from its own page
+/// and the list names it beside a link that clears the filter.
+async fn the_company_filter_is_a_drop_down_up_to_200_companies(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("acme").await;
+    let mut csv = String::from("name,company\n");
+    for i in 1..=200 {
+        csv.push_str(&format!("Lead {i},Co {i:03}\n"));
+    }
+    let r = app.import_csv("acme", csv.as_bytes(), None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let choices = |html: &str| {
+        html.split("<select id=\"company\"").nth(1).map(|s| {
+            s.split("</select>")
+                .next()
+                .unwrap_or("")
+                .matches("<option")
+                .count()
+        })
+    };
+    let (status, list) = app.get_html("acme", "/leads").await;
+    assert_eq!(status, StatusCode::OK);
+    // "Any company" and the 200.
+    assert_eq!(choices(&list), Some(201), "all 200 offered");
+    assert!(list.contains(">Co 200</option>"));
+
+    let last = app.create_company("acme", "Zz Company 201").await;
+    let (_, list) = app.get_html("acme", "/leads").await;
+    assert_eq!(choices(&list), None, "no drop-down past 200");
+    let (status, filtered) = app
+        .get_html("acme", &format!("/leads?company={last}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(filtered.contains("Zz Company 201 · <a href=\"/leads\">clear</a>"));
+    assert!(filtered.contains("No leads match."));
+}
+
 both_backends!(
     a_company_is_created_shown_updated_and_deleted_keeping_its_leads,
+    the_company_filter_is_a_drop_down_up_to_200_companies,
     invalid_company_is_422_with_input_kept,
     editing_a_lead_keeps_a_company_beyond_the_choice_list,
 );

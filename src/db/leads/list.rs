@@ -236,16 +236,10 @@ impl TenantTx<'_> {
         match search {
             Search::Everything => {}
             Search::Numbers(numbers) => {
-                let json = serde_json::json!(numbers.iter().map(|n| n.get()).collect::<Vec<_>>())
-                    .to_string();
-                query = crate::db::one_of!(
-                    query,
-                    self.conn,
-                    leads::number,
-                    "leads.number",
-                    numbers.clone(),
-                    json
-                );
+                // A list of binds, not one JSON array (`one_of!`): the planner
+                // must see how few they are, or it walks the tenant's leads in
+                // the list's order and checks each against them.
+                query = query.filter(leads::number.eq_any(numbers.clone()));
             }
             Search::Like {
                 pattern, companies, ..

@@ -113,8 +113,7 @@ pub(super) async fn list_leads(
     let (me, (page, members, companies, filtered_company)) = visitor
         .read(move |tx, _| {
             // Past the limit, a drop-down is no way to choose: `None` says so.
-            let companies = Some(tx.company_choices(MAX_COMPANY_FILTER_CHOICES + 1)?)
-                .filter(|c| c.len() as i64 <= MAX_COMPANY_FILTER_CHOICES);
+            let companies = tx.company_choices_within(MAX_COMPANY_FILTER_CHOICES)?;
             let filtered = match (company_filter, &companies) {
                 (Some(n), None) => tx.find_company_by_number(n)?.map(|c| (c.number, c.name)),
                 _ => None,

@@ -60,8 +60,7 @@ async fn board_page(
     filter.status = None;
     let (me, (columns, members, companies)) = visitor
         .read(move |tx, _| {
-            let companies = Some(tx.company_choices(MAX_COMPANY_CHOICES + 1)?)
-                .filter(|c| c.len() as i64 <= MAX_COMPANY_CHOICES);
+            let companies = tx.company_choices_within(MAX_COMPANY_CHOICES)?;
             Ok((
                 tx.board(&filter, CARDS_PER_COLUMN)?,
                 tx.member_choices()?,
