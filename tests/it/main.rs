@@ -29,6 +29,7 @@ mod nul;
 mod pipeline;
 mod placements;
 mod plans;
+mod process;
 mod proxies;
 mod races;
 mod rls;
