@@ -13,7 +13,8 @@
 //! Sizes: 1 tenant x 1,000 leads, 1 tenant x 100,000 leads, and 100 tenants x
 //! 10,000 leads (1,000,000); the measured tenant is `demo-1` in each.
 //! `BENCH_QUICK=1` runs the small size only; `BENCH_SIZES=1x1000,1x100000` picks
-//! sizes; `BENCH_ONLY=list` the scenarios whose label holds `list`. With
+//! sizes; `BENCH_ONLY=list,notes` the scenarios whose label holds `list` or
+//! `notes`. With
 //! `BENCH_POSTGRES_URL` (a superuser URL such as
 //! `postgres://postgres@127.0.0.1:5432/postgres`) each size also runs on a fresh
 //! PostgreSQL database, migrated and seeded by an owner role and served by an app
@@ -276,13 +277,12 @@ async fn measure_server(port: u16, server: &std::process::Child) -> anyhow::Resu
     let mut health = Vec::new();
     let mut outcomes = Vec::new();
     let mut peak_rss: f64 = 0.0;
-    // `BENCH_ONLY=search` runs the scenarios whose label holds that text (to
-    // profile one of them with `perf record -p`).
+    // `BENCH_ONLY=search,notes` runs the scenarios whose label holds one of
+    // those texts (to profile one with `perf record -p`, or to measure again
+    // what a change touched).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    for (label, path) in scenarios
-        .into_iter()
-        .filter(|(l, _)| l.contains(only.as_str()))
-    {
+    let wanted = |label: &str| only.split(',').any(|part| label.contains(part.trim()));
+    for (label, path) in scenarios.into_iter().filter(|(l, _)| wanted(l)) {
         health.push(measure(&client, server, &base, "healthz", "/healthz".to_owned()).await?);
         outcomes.push(measure(&client, server, &base, label, path).await?);
         if let Ok((rss, _)) = memory_mib(server) {
