@@ -266,9 +266,8 @@ impl TenantTx<'_> {
     ///   words of three characters or more, but not as the app's role under
     ///   forced row-level security (`LIKE` is not leakproof), so it is a scan of
     ///   the tenant's leads for now; the matching companies are looked up first.
-    ///   Up to
-    ///   [`COUNT_BOUND`] matching leads become a list of numbers; past that, the
-    ///   list walks its index with the `LIKE`, as on SQLite.
+    ///   Up to [`COUNT_BOUND`] matching leads become a list of numbers; past
+    ///   that, the list walks its index with the `LIKE`, as on SQLite.
     /// - SQLite, three characters or more: the FTS5 trigram index finds this
     ///   tenant's candidates (its own rowid range), each checked with the same
     ///   `LIKE`; up to [`COUNT_BOUND`] of them become a list of numbers. Past
