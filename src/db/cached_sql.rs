@@ -2,10 +2,12 @@
 //!
 //! Diesel's `eq_any` of a list writes one `?` per value on SQLite, and its SQL
 //! literals (`sql`, `sql_query`) opt out of the statement cache: either way the
-//! statement is compiled afresh on every run, which on the lead list was a large
-//! part of its cost. [`JsonEachIn`] writes `column IN (SELECT value FROM
+//! statement is compiled afresh on every run, on every page that names members
+//! or companies by id. [`JsonEachIn`] writes `column IN (SELECT value FROM
 //! json_each(?))` with the values bound as one JSON array, the same SQL every
-//! time.
+//! time. Only for lookups by key: it hides the number of values from SQLite's
+//! planner, which then may walk a whole index rather than look each one up (see
+//! `Search::Numbers` in `leads::list`).
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
