@@ -53,20 +53,21 @@ impl QueryFragment<DbBackend> for JsonEachIn {
     }
 }
 
-/// `$query` (a boxed query) filtered by `$column IN ($values)` with SQL that does
-/// not depend on the number of values: on SQLite a [`JsonEachIn`] on `$sql` (the
-/// column, qualified) with `$json` (the values as a JSON array); on PostgreSQL
-/// `eq_any`, which binds one array (`= ANY($1)`) already.
+/// `$query` (a boxed query) filtered by `$column IN ($ids)` with SQL that does
+/// not depend on the number of ids (text ids, with `as_str`): on SQLite a
+/// [`JsonEachIn`] on `$sql` (the column, qualified) with the ids as one JSON
+/// array; on PostgreSQL `eq_any`, which binds one array (`= ANY($1)`) already.
 macro_rules! one_of {
-    ($query:expr, $conn:expr, $column:expr, $sql:literal, $values:expr, $json:expr) => {
+    ($query:expr, $conn:expr, $column:expr, $sql:literal, $ids:expr) => {
         match &*$conn {
             $crate::db::DbConnection::Sqlite(_) => {
                 $query.filter($crate::db::cached_sql::JsonEachIn {
                     column: $sql,
-                    json: $json,
+                    json: serde_json::json!($ids.iter().map(|id| id.as_str()).collect::<Vec<_>>())
+                        .to_string(),
                 })
             }
-            $crate::db::DbConnection::Postgresql(_) => $query.filter($column.eq_any($values)),
+            $crate::db::DbConnection::Postgresql(_) => $query.filter($column.eq_any($ids)),
         }
     };
 }

@@ -132,11 +132,9 @@ impl TenantTx<'_> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let json =
-            serde_json::json!(ids.iter().map(MemberId::as_str).collect::<Vec<_>>()).to_string();
         let query = self.scope.users().into_boxed();
         let rows: Vec<(MemberId, String, String)> =
-            super::one_of!(query, self.conn, users::id, "users.id", ids, json)
+            super::one_of!(query, self.conn, users::id, "users.id", ids)
                 .select((users::id, users::name, users::email))
                 .load(self.conn)?;
         Ok(rows.into_iter().map(|(id, n, e)| (id, (n, e))).collect())

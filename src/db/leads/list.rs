@@ -527,27 +527,13 @@ impl TenantTx<'_> {
         let companies: HashMap<CompanyId, (CompanyNumber, String)> = if company_ids.is_empty() {
             HashMap::new()
         } else {
-            let json = serde_json::json!(
-                company_ids
-                    .iter()
-                    .map(CompanyId::as_str)
-                    .collect::<Vec<_>>()
-            )
-            .to_string();
             let query = self.scope.companies().into_boxed();
-            crate::db::one_of!(
-                query,
-                self.conn,
-                companies::id,
-                "companies.id",
-                company_ids,
-                json
-            )
-            .select((companies::id, companies::number, companies::name))
-            .load::<(CompanyId, CompanyNumber, String)>(self.conn)?
-            .into_iter()
-            .map(|(id, n, name)| (id, (n, name)))
-            .collect()
+            crate::db::one_of!(query, self.conn, companies::id, "companies.id", company_ids)
+                .select((companies::id, companies::number, companies::name))
+                .load::<(CompanyId, CompanyNumber, String)>(self.conn)?
+                .into_iter()
+                .map(|(id, n, name)| (id, (n, name)))
+                .collect()
         };
         let mut owner_ids: Vec<MemberId> =
             leads.iter().filter_map(|l| l.owner_id.clone()).collect();
