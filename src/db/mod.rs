@@ -66,7 +66,10 @@ use diesel::r2d2::{self, CustomizeConnection, ManageConnection, Pool};
 
 pub use diesel::result::{Error as QueryError, QueryResult};
 pub use index_copy::MailDue;
-pub use isolation::{check_isolation, isolation_problems, sqlite_problems};
+pub use isolation::{
+    SEARCH_INDEX_LEAKPROOF, check_isolation, isolation_problems, search_index_problem,
+    sqlite_problems,
+};
 pub use migrate::{revert_all_migrations, revert_last_migration, run_migrations};
 pub use operator::{
     HomeEntry, HomeMigration, OperatorDb, TenantSummary, migrate_homes, migrate_one,
@@ -636,5 +639,28 @@ mod tests {
                 .get_result(&mut c)
                 .unwrap();
         assert_eq!(row.used, 1);
+    }
+
+    /// The bundled SQLite keeps each connection's page cache to itself and
+    /// keeps no global memory statistics (`LIBSQLITE3_FLAGS`): otherwise every
+    /// page fetched and every allocation takes a mutex shared by all pooled
+    /// connections.
+    #[test]
+    fn sqlite_connections_share_no_page_cache_or_memory_mutex() {
+        #[derive(QueryableByName)]
+        struct Used {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            shared_cache_group: i32,
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            memstatus_off: i32,
+        }
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        let row: Used = diesel::sql_query(
+            "SELECT sqlite_compileoption_used('ENABLE_MEMORY_MANAGEMENT') AS shared_cache_group, \
+                    sqlite_compileoption_used('DEFAULT_MEMSTATUS=0') AS memstatus_off",
+        )
+        .get_result(&mut c)
+        .unwrap();
+        assert_eq!((row.shared_cache_group, row.memstatus_off), (0, 1));
     }
 }
