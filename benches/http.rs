@@ -18,7 +18,9 @@
 //! `BENCH_POSTGRES_URL` (a superuser URL such as
 //! `postgres://postgres@127.0.0.1:5432/postgres`) each size also runs on a fresh
 //! PostgreSQL database, migrated and seeded by an owner role and served by an app
-//! role under row-level security, as in production.
+//! role under row-level security, as in production (with `lower` and `LIKE`
+//! marked leakproof, as `deploy/postgres-roles.sql` does); `BENCH_ENGINES=postgres`
+//! runs PostgreSQL alone.
 
 mod common;
 
@@ -133,9 +135,17 @@ async fn run() -> anyhow::Result<()> {
         "tenantry HTTP benchmark: {cpus} CPU(s), {CONCURRENCY} connections, up to {REQUESTS} requests or {}s per scenario",
         TIME_LIMIT.as_secs()
     );
-    let mut backends = vec![Backend::Sqlite];
+    // `BENCH_ENGINES=postgres` skips SQLite (to measure again what a change to
+    // PostgreSQL's side touched); the default is both, PostgreSQL given its URL.
+    let engines = std::env::var("BENCH_ENGINES").unwrap_or_else(|_| "sqlite,postgres".into());
+    let mut backends = Vec::new();
+    if engines.split(',').any(|e| e.trim() == "sqlite") {
+        backends.push(Backend::Sqlite);
+    }
     if let Ok(admin) = std::env::var("BENCH_POSTGRES_URL") {
-        backends.push(Backend::Postgres(admin));
+        if engines.split(',').any(|e| e.trim() == "postgres") {
+            backends.push(Backend::Postgres(admin));
+        }
     }
     for backend in &backends {
         let mut by_size = Vec::new();
@@ -179,7 +189,9 @@ fn pg_database(admin: &str, name: &str) -> anyhow::Result<(String, String)> {
     db.batch_execute(&format!(
         "GRANT USAGE ON SCHEMA public TO {APP}; \
          ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public \
-           GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP};"
+           GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP}; \
+         {leakproof}",
+        leakproof = tenantry::db::SEARCH_INDEX_LEAKPROOF
     ))?;
     Ok((pg_url(admin, APP, name), pg_url(admin, OWNER, name)))
 }

@@ -87,7 +87,55 @@ pub async fn check_isolation(db: &Db) -> anyhow::Result<()> {
     if let Some(first) = problems.first() {
         bail!("refusing to serve: {first}");
     }
+    let search = db
+        .with_conn(|conn| match conn {
+            DbConnection::Postgresql(pg) => search_index_problem(pg),
+            DbConnection::Sqlite(_) => Ok(None),
+        })
+        .await
+        .map_err(|e| anyhow::Error::new(e).context("could not check the search index"))?;
+    if let Some(problem) = search {
+        tracing::warn!("{problem}");
+    }
     Ok(())
+}
+
+/// What a superuser runs in a database (`deploy/postgres-roles.sql` does) so
+/// that PostgreSQL may use the search index under row-level security.
+///
+/// Under forced row-level security the planner evaluates the tenant policy
+/// before any condition whose functions are not marked leakproof, so it cannot
+/// read an index for them: `lower(name) LIKE '%ada%'` became a scan of the
+/// tenant's leads, the pg_trgm index unused. Marking `lower(text)` and
+/// `textlike` leakproof lets the index answer the search, with the policy still
+/// applied to every row it returns. What that marking gives up: neither
+/// function reports anything about the rows it reads, but `LIKE` can fail on a
+/// malformed pattern, so SQL written against another tenant's rows could learn,
+/// through an error, whether a value used as a pattern ends in a backslash.
+/// The app's own SQL uses the two functions only with its own escaped patterns.
+pub const SEARCH_INDEX_LEAKPROOF: &str = "ALTER FUNCTION pg_catalog.lower(text) LEAKPROOF; \
+     ALTER FUNCTION pg_catalog.textlike(text, text) LEAKPROOF;";
+
+/// Why the search index cannot serve the app in this database, if it cannot:
+/// see [`SEARCH_INDEX_LEAKPROOF`]. Searches stay correct either way.
+pub fn search_index_problem(pg: &mut PgConnection) -> QueryResult<Option<String>> {
+    #[derive(QueryableByName)]
+    struct Leaky {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let leaky = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_catalog.pg_proc \
+         WHERE NOT proleakproof AND oid IN \
+           ('pg_catalog.lower(text)'::regprocedure, 'pg_catalog.textlike(text, text)'::regprocedure)",
+    )
+    .get_result::<Leaky>(pg)?;
+    Ok((leaky.n > 0).then(|| {
+        "search: lower(text) and textlike are not marked LEAKPROOF in this database, so under \
+         row-level security PostgreSQL cannot use the search index and each search scans the \
+         tenant's leads; a superuser can mark them (see deploy/postgres-roles.sql)"
+            .to_owned()
+    }))
 }
 
 /// Why a tenant's own schema or database may not serve, if it may not: it is

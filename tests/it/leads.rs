@@ -820,3 +820,92 @@ async fn row_level_security_guards_the_crm_tables() {
         );
     }
 }
+
+/// On PostgreSQL, the search's trigram index serves the app's role under forced
+/// row-level security once `lower` and `LIKE` are marked leakproof, as the
+/// deployment script and the test databases do; unmarked, the planner may use
+/// the index only for the tenant, and the app warns at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_index_serves_the_app_role_under_row_level_security() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct PlanLine {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    if !crate::helpers::postgres_enabled() {
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    app.sign_up("acme").await;
+    app.create_lead("acme", &[("name", "Ada Lovelace")]).await;
+    let acme = crate::direct::TenantHome::of(&app, "acme");
+    // Enough of acme's leads (written past the app, as a superuser) for the
+    // planner to prefer an index that finds the matches to one that finds the
+    // tenant's rows. GIN's pending list holds at most 256 kB of them (the
+    // planner counts a long list against the index: with GIN's default 4 MB
+    // it chose a scan of the tenant's rows here).
+    crate::pg::superuser_conn(&acme.url)
+        .batch_execute(
+            "INSERT INTO leads (tenant_id, id, number, name, email, phone, company_id, status, \
+               value, owner_id, source, created_at, updated_at) \
+             SELECT tenant_id, md5(g::text), number + g, 'Person ' || md5(g::text), \
+               md5(g::text) || '@example.test', phone, NULL, status, value, owner_id, source, \
+               created_at, updated_at \
+             FROM leads, generate_series(1, 20000) AS g; \
+             ANALYZE leads;",
+        )
+        .unwrap();
+    let index_conditions = |home: &crate::direct::TenantHome| -> (Vec<String>, Option<String>) {
+        let crate::direct::TestConn::Postgresql(mut pg) = home.connect() else {
+            unreachable!("a PostgreSQL test")
+        };
+        let plan = pg
+            .transaction(|pg| {
+                pg.batch_execute("SET LOCAL enable_seqscan = off")?;
+                diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
+                    .bind::<diesel::sql_types::Text, _>(&home.id)
+                    .execute(pg)?;
+                diesel::sql_query(
+                    "EXPLAIN SELECT number FROM leads \
+                     WHERE lower(name) LIKE '%lovelace%' ESCAPE '\\' \
+                        OR lower(email) LIKE '%lovelace%' ESCAPE '\\'",
+                )
+                .load::<PlanLine>(pg)
+            })
+            .expect("explaining the search");
+        let conditions = plan
+            .into_iter()
+            .map(|p| p.line)
+            .filter(|l| l.contains("Index Cond"))
+            .collect();
+        (
+            conditions,
+            tenantry::db::search_index_problem(&mut pg).unwrap(),
+        )
+    };
+
+    // As the test databases are set up (like deploy/postgres-roles.sql): the
+    // `LIKE` is an index condition, and there is nothing to warn about.
+    let (conditions, problem) = index_conditions(&acme);
+    assert!(
+        !conditions.is_empty() && conditions.iter().all(|c| c.contains("~~")),
+        "{conditions:?}"
+    );
+    assert_eq!(problem, None);
+
+    // Unmarked: the index finds only the tenant's rows, each checked after.
+    crate::pg::superuser_conn(&acme.url)
+        .batch_execute(
+            "ALTER FUNCTION pg_catalog.lower(text) NOT LEAKPROOF; \
+             ALTER FUNCTION pg_catalog.textlike(text, text) NOT LEAKPROOF;",
+        )
+        .unwrap();
+    let (conditions, problem) = index_conditions(&acme);
+    assert!(
+        conditions.iter().all(|c| !c.contains("~~")),
+        "{conditions:?}"
+    );
+    assert!(problem.unwrap().contains("LEAKPROOF"));
+}

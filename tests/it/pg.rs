@@ -77,9 +77,11 @@ impl PgTestDb {
              ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER_ROLE} IN SCHEMA public \
                GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP_ROLE}; \
              ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER_ROLE} IN SCHEMA public \
-               GRANT USAGE, SELECT ON SEQUENCES TO {APP_ROLE};"
+               GRANT USAGE, SELECT ON SEQUENCES TO {APP_ROLE}; \
+             {leakproof}",
+            leakproof = tenantry::db::SEARCH_INDEX_LEAKPROOF
         ))
-        .expect("granting the app role");
+        .expect("granting the app role, marking the search functions leakproof");
         Self { name }
     }
 

@@ -262,10 +262,11 @@ impl TenantTx<'_> {
     /// Plans the search part of a filter. Every plan finds exactly the leads
     /// whose name or email contains the words, ignoring case as the backend's
     /// `lower()` does, or whose company's name does:
-    /// - PostgreSQL: `lower(...) LIKE`, which the pg_trgm index could serve for
-    ///   words of three characters or more, but not as the app's role under
-    ///   forced row-level security (`LIKE` is not leakproof), so it is a scan of
-    ///   the tenant's leads for now; the matching companies are looked up first.
+    /// - PostgreSQL: `lower(...) LIKE`, which the pg_trgm index serves for words
+    ///   of three characters or more where `lower` and `LIKE` are marked
+    ///   leakproof (see [`crate::db::SEARCH_INDEX_LEAKPROOF`]; otherwise forced
+    ///   row-level security keeps the planner from the index, and it is a scan
+    ///   of the tenant's leads); the matching companies are looked up first.
     ///   Up to [`COUNT_BOUND`] matching leads become a list of numbers; past
     ///   that, the list walks its index with the `LIKE`, as on SQLite.
     /// - SQLite, three characters or more: the FTS5 trigram index finds this
@@ -308,11 +309,11 @@ impl TenantTx<'_> {
             .load(self.conn)?;
         // The matching leads' numbers, up to `COUNT_BOUND` + 1, by a query of
         // their own. On PostgreSQL, for three characters or more, without an
-        // order, so that its planner may take any path: with the list's order
-        // and limit it walked the tenant's leads by `updated_at` (873 ms for
-        // `zzq` at 100,000 leads; now a sequential scan, about 500 ms under
-        // load: under row-level security the planner cannot use the trigram
-        // index for `LIKE`, whose function is not leakproof). For shorter words,
+        // order, so that its planner may take the trigram index: with the
+        // list's order and limit it walked the tenant's leads by `updated_at`
+        // (873 ms for `zzq` at 100,000 leads). Where `lower` and `LIKE` are not
+        // marked leakproof, row-level security keeps the planner from the index
+        // and this is a scan of the tenant's leads. For shorter words,
         // with no trigram to look up on either backend, in the order the leads
         // are stored (by number): walking them in the list's order read them in
         // random order, a page at a time (4.6 s for `zz` at 100,000 leads).
