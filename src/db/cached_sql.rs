@@ -7,7 +7,8 @@
 //! json_each(?))` with the values bound as one JSON array, the same SQL every
 //! time. Only for lookups by key: it hides the number of values from SQLite's
 //! planner, which then may walk a whole index rather than look each one up (see
-//! `Search::Numbers` in `leads::list`).
+//! `Search::Numbers` in `leads::list`). [`FixedSql`] is `sql_query` for text
+//! that never changes, which the cache may then keep.
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -72,3 +73,123 @@ macro_rules! one_of {
     };
 }
 pub(crate) use one_of;
+
+/// A value bound into a [`FixedSql`] statement.
+#[derive(Debug, Clone)]
+pub(super) enum Value {
+    Text(String),
+    BigInt(i64),
+}
+
+/// A SQLite statement of fixed text with numbered placeholders (`$1`, `$2`,
+/// each as often as the text needs it) and its values: what `sql_query` does,
+/// but kept compiled in Diesel's statement cache (the text written out, one
+/// `?` per use, is the same on every run). For the search's statements, whose
+/// full-text `MATCH` and `UNION ALL` the query builder does not write.
+#[derive(Debug, Clone)]
+pub(super) struct FixedSql {
+    pub sql: &'static str,
+    pub values: Vec<Value>,
+}
+
+impl QueryId for FixedSql {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for FixedSql {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<C> diesel::RunQueryDsl<C> for FixedSql {}
+
+impl QueryFragment<diesel::sqlite::Sqlite> for FixedSql {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> diesel::QueryResult<()> {
+        let mut rest = self.sql;
+        while let Some(at) = rest.find('$') {
+            out.push_sql(&rest[..at]);
+            let digits = rest[at + 1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .map_or(rest.len() - at - 1, |end| end);
+            let value = rest[at + 1..at + 1 + digits]
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| self.values.get(n.checked_sub(1)?))
+                .ok_or_else(|| {
+                    diesel::result::Error::QueryBuilderError(
+                        format!("no value for placeholder in {:?}", self.sql).into(),
+                    )
+                })?;
+            match value {
+                Value::Text(text) => out.push_bind_param::<Text, String>(text)?,
+                Value::BigInt(n) => out.push_bind_param::<diesel::sql_types::BigInt, i64>(n)?,
+            }
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_sql(rest);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+
+    use super::{FixedSql, Value};
+
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        a: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        b: i64,
+    }
+
+    /// Each numbered placeholder gets its value, however often and in whatever
+    /// order the text uses it; a number without a value is an error, not a
+    /// statement with a missing bind.
+    #[test]
+    fn numbered_placeholders_bind_their_values() {
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        let query = FixedSql {
+            sql: "SELECT $2 || $1 || $2 AS a, $3 + $3 AS b",
+            values: vec![
+                Value::Text("x".into()),
+                Value::Text("y".into()),
+                Value::BigInt(20),
+            ],
+        };
+        let row: Row = query.clone().get_result(&mut c).unwrap();
+        assert_eq!(
+            row,
+            Row {
+                a: "yxy".into(),
+                b: 40
+            }
+        );
+        // The same statement again, now from the cache, with other values.
+        let again = FixedSql {
+            values: vec![
+                Value::Text("p".into()),
+                Value::Text("q".into()),
+                Value::BigInt(1),
+            ],
+            ..query
+        };
+        assert_eq!(
+            again.get_result::<Row>(&mut c).unwrap(),
+            Row {
+                a: "qpq".into(),
+                b: 2
+            }
+        );
+        let missing = FixedSql {
+            sql: "SELECT $1 AS a, $4 AS b",
+            values: vec![Value::Text("x".into())],
+        };
+        assert!(missing.get_result::<Row>(&mut c).is_err());
+    }
+}

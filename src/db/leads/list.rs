@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::{BoardColumn, COUNT_BOUND, Lead, LeadCount, LeadPage, LeadRow, MAX_LEAD_PAGE_SIZE};
+use crate::db::cached_sql::{FixedSql, Value};
 use crate::db::schema::{companies, lead_counts, leads, users};
 use crate::db::scope::TenantTx;
 use crate::db::{DbBackend, DbConnection};
@@ -347,11 +348,13 @@ impl TenantTx<'_> {
         let DbConnection::Sqlite(c) = &mut *self.conn else {
             return Ok(None);
         };
-        Ok(diesel::sql_query(SEARCH_BASE)
-            .bind::<Text, _>(tenant)
-            .get_result::<Number>(c)
-            .optional()?
-            .map(|r| r.n))
+        Ok(FixedSql {
+            sql: SEARCH_BASE,
+            values: vec![Value::Text(tenant)],
+        }
+        .get_result::<Number>(c)
+        .optional()?
+        .map(|r| r.n))
     }
 
     /// Up to [`COUNT_BOUND`] + 1 numbers of leads that match `pattern` (name,
@@ -366,13 +369,17 @@ impl TenantTx<'_> {
         let DbConnection::Sqlite(c) = &mut *self.conn else {
             return Ok(Vec::new());
         };
-        let rows: Vec<Number> = diesel::sql_query(SEARCH_LEADS)
-            .bind::<Text, _>(tenant)
-            .bind::<BigInt, _>(base)
-            .bind::<Text, _>(phrase)
-            .bind::<Text, _>(pattern)
-            .bind::<BigInt, _>(COUNT_BOUND + 1)
-            .load(c)?;
+        let rows: Vec<Number> = FixedSql {
+            sql: SEARCH_LEADS,
+            values: vec![
+                Value::Text(tenant),
+                Value::BigInt(base),
+                Value::Text(phrase.to_owned()),
+                Value::Text(pattern.to_owned()),
+                Value::BigInt(COUNT_BOUND + 1),
+            ],
+        }
+        .load(c)?;
         Ok(rows.into_iter().map(|r| LeadNumber::new(r.n)).collect())
     }
 
@@ -388,12 +395,16 @@ impl TenantTx<'_> {
         let DbConnection::Sqlite(c) = &mut *self.conn else {
             return Ok(Vec::new());
         };
-        let rows: Vec<Id> = diesel::sql_query(SEARCH_COMPANIES)
-            .bind::<Text, _>(tenant)
-            .bind::<BigInt, _>(base)
-            .bind::<Text, _>(phrase)
-            .bind::<Text, _>(pattern)
-            .load(c)?;
+        let rows: Vec<Id> = FixedSql {
+            sql: SEARCH_COMPANIES,
+            values: vec![
+                Value::Text(tenant),
+                Value::BigInt(base),
+                Value::Text(phrase.to_owned()),
+                Value::Text(pattern.to_owned()),
+            ],
+        }
+        .load(c)?;
         Ok(rows
             .into_iter()
             .map(|r| CompanyId::from_string(r.id))
