@@ -109,8 +109,14 @@ impl TypedSession {
         }
     }
 
-    /// Takes the pending message, if any.
+    /// Takes the pending message, if any. Only a message that is there is
+    /// removed: actix-session counts any `remove` as a change, even of a key it
+    /// does not have, and a changed session is encrypted and sent again as a new
+    /// cookie, so every page answered with a `Set-Cookie` it did not need.
     pub fn take_flash(&self) -> Option<Flash> {
+        if !self.0.contains_key(FLASH_KEY) {
+            return None;
+        }
         self.0.remove_as::<Flash>(FLASH_KEY).and_then(Result::ok)
     }
 }
@@ -142,5 +148,20 @@ mod tests {
         assert_eq!(session.login_token(&globex), None);
         session.log_out();
         assert_eq!(session.login_token(&acme), None);
+    }
+
+    #[test]
+    fn a_page_without_a_flash_leaves_the_session_unchanged() {
+        use actix_session::SessionStatus;
+        let req = TestRequest::default().to_http_request();
+        let session = TypedSession::from_session(req.get_session());
+        assert!(session.take_flash().is_none());
+        assert_eq!(session.0.status(), SessionStatus::Unchanged);
+        session.flash("info", "hello");
+        assert_eq!(
+            session.take_flash().map(|f| f.message).as_deref(),
+            Some("hello")
+        );
+        assert!(session.take_flash().is_none());
     }
 }

@@ -58,6 +58,48 @@ both_backends!(
     the_account_page_lists_and_ends_sessions,
 );
 
+/// Whether a response sets the session cookie.
+fn sets_session_cookie(r: &reqwest::Response) -> bool {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.starts_with(tenantry::startup::SESSION_COOKIE))
+}
+
+/// A page that changes nothing in the session sends no new cookie: reading it
+/// used to count as a change (the flash message taken even when there was
+/// none), so every page re-encrypted and re-sent the session cookie.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_send_the_session_cookie_only_when_it_changes() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    app.sign_up("acme").await;
+    // The first page makes the session's CSRF token: a change.
+    app.get("acme", "/leads").await;
+
+    for path in ["/leads", "/", "/leads", "/companies"] {
+        let r = app.get("acme", path).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(
+            !sets_session_cookie(&r),
+            "{path} sent the session cookie again"
+        );
+    }
+
+    // A flash message is a change when it is left and when it is shown.
+    let r = app
+        .post("acme", "/leads", &[("name", "Ada"), ("status", "new")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(sets_session_cookie(&r), "leaving a flash");
+    let r = app.get("acme", "/leads").await;
+    assert!(sets_session_cookie(&r), "showing the flash");
+    assert!(r.text().await.unwrap().contains("Lead created."));
+    let r = app.get("acme", "/leads").await;
+    assert!(!sets_session_cookie(&r), "after the flash was shown");
+    assert!(!r.text().await.unwrap().contains("Lead created."));
+}
+
 // The representative set, once per other placement (see `helpers`).
 other_placements!(
     a_password_change_ends_the_other_sessions,
