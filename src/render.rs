@@ -21,15 +21,36 @@ pub fn minute(t: impl AsTime) -> impl std::fmt::Display {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             use chrono::{Datelike, Timelike};
             let t = &self.0;
-            write!(
-                f,
-                "{:04}-{:02}-{:02} {:02}:{:02}",
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute()
-            )
+            // Digit by digit into one buffer, one write: `write!` with padded
+            // fields went through the formatter's padding for each of five.
+            let year = t.year();
+            if !(0..=9999).contains(&year) {
+                return write!(
+                    f,
+                    "{year:04}-{:02}-{:02} {:02}:{:02}",
+                    t.month(),
+                    t.day(),
+                    t.hour(),
+                    t.minute()
+                );
+            }
+            let year = year.unsigned_abs();
+            let mut b = *b"0000-00-00 00:00";
+            let digit = |n: u32| b'0' + (n % 10) as u8;
+            b[0] = digit(year / 1000);
+            b[1] = digit(year / 100);
+            b[2] = digit(year / 10);
+            b[3] = digit(year);
+            for (at, n) in [
+                (5, t.month()),
+                (8, t.day()),
+                (11, t.hour()),
+                (14, t.minute()),
+            ] {
+                b[at] = digit(n / 10);
+                b[at + 1] = digit(n);
+            }
+            f.write_str(std::str::from_utf8(&b).map_err(|_| std::fmt::Error)?)
         }
     }
     Minute(t.time())
@@ -122,6 +143,9 @@ mod tests {
             "2026-12-04 08:05:59.999999",
             "2000-01-01 00:00:00",
             "2999-12-31 23:59:00",
+            "0001-02-03 04:05:06",
+            "0999-10-11 12:13:14",
+            "9999-12-31 23:59:59",
         ] {
             let t = chrono::NaiveDateTime::parse_from_str(text, "%F %T%.f").unwrap();
             assert_eq!(
