@@ -194,15 +194,17 @@ impl TenantTx<'_> {
         &mut self,
         max: i64,
     ) -> QueryResult<Option<Vec<(CompanyNumber, String)>>> {
-        let past_max = self
+        // On the list's every page: on the backend's own connection (see
+        // `on_backend!`).
+        let past = self
             .scope
             .companies()
             .select(companies::number)
             .order(companies::number.asc())
             .offset(max)
-            .limit(1)
-            .first::<CompanyNumber>(self.conn)
-            .optional()?;
+            .limit(1);
+        let past_max =
+            crate::db::on_backend!(self.conn, |c| past.first::<CompanyNumber>(c).optional())?;
         if past_max.is_some() {
             return Ok(None);
         }
@@ -211,12 +213,13 @@ impl TenantTx<'_> {
 
     /// Up to `limit` companies for a drop-down, by name: `(number, name)`.
     pub fn company_choices(&mut self, limit: i64) -> QueryResult<Vec<(CompanyNumber, String)>> {
-        self.scope
+        let query = self
+            .scope
             .companies()
             .order((companies::name.asc(), companies::number.asc()))
             .select((companies::number, companies::name))
-            .limit(limit)
-            .load(self.conn)
+            .limit(limit);
+        crate::db::on_backend!(self.conn, |c| query.load(c))
     }
 
     /// Changes a company's fields.

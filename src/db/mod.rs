@@ -38,7 +38,7 @@ pub mod member_directory;
 mod migrate;
 pub mod moves;
 pub mod notes;
-pub(crate) use cached_sql::one_of;
+pub(crate) use cached_sql::{on_backend, one_of};
 mod operator;
 pub mod outbox;
 pub mod plans;

@@ -147,11 +147,14 @@ impl<'c> TenantTx<'c> {
         let query = tenants::table
             .filter(tenants::id.eq(self.scope.tenant_id.clone()))
             .select(tenants::writes);
+        // On the backend's own connection (see `on_backend!`): no SQL written
+        // out on every page.
         let writes: Option<String> = match &mut *self.conn {
             DbConnection::Postgresql(pg) if lock => {
                 query.for_no_key_update().get_result(pg).optional()?
             }
-            conn => query.get_result(conn).optional()?,
+            DbConnection::Postgresql(pg) => query.get_result(pg).optional()?,
+            DbConnection::Sqlite(c) => query.get_result(c).optional()?,
         };
         Ok(writes
             .and_then(|w| WriteState::from_stored(&w))

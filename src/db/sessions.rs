@@ -98,7 +98,9 @@ impl TenantTx<'_> {
 
     /// The unexpired session with this token hash and its member, in one query.
     pub fn find_session_member(&mut self, token_hash: &str) -> QueryResult<Option<SessionMember>> {
-        let row = self
+        // On every page: on the backend's own connection (see `on_backend!`;
+        // `as_select` names the backend, so the query is written in each arm).
+        let query = self
             .scope
             .sessions()
             .filter(sessions::token_hash.eq(token_hash))
@@ -107,10 +109,11 @@ impl TenantTx<'_> {
                 users::table.on(users::tenant_id
                     .eq(sessions::tenant_id)
                     .and(users::id.eq(sessions::user_id))),
-            )
+            );
+        let row = super::on_backend!(self.conn, |c| query
             .select((SessionInfo::as_select(), MemberRow::as_select()))
-            .first::<(SessionInfo, MemberRow)>(self.conn)
-            .optional()?;
+            .first::<(SessionInfo, MemberRow)>(c)
+            .optional())?;
         Ok(row.map(|(session, member)| SessionMember {
             session,
             member: Member::from(member),

@@ -142,11 +142,14 @@ impl TenantTx<'_> {
 
     /// Every member for the owner filter and drop-down: `(id, name, active)`.
     pub fn member_choices(&mut self) -> QueryResult<Vec<(MemberId, String, bool)>> {
-        self.scope
+        // On the list's every page: on the backend's own connection (see
+        // `on_backend!`).
+        let query = self
+            .scope
             .users()
             .order((users::name.asc(), users::id.asc()))
-            .select((users::id, users::name, users::active))
-            .load(self.conn)
+            .select((users::id, users::name, users::active));
+        crate::db::on_backend!(self.conn, |c| query.load(c))
     }
 
     /// Every member by login email: `email -> (id, active)`.

@@ -12,10 +12,13 @@ use diesel::dsl;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::{BoardColumn, COUNT_BOUND, Lead, LeadCount, LeadPage, LeadRow, MAX_LEAD_PAGE_SIZE};
+use super::{
+    BoardColumn, COUNT_BOUND, Lead, LeadCount, LeadPage, LeadRow, ListRow, ListedLead,
+    MAX_LEAD_PAGE_SIZE,
+};
 use crate::db::cached_sql::{FixedSql, Value};
 use crate::db::schema::{companies, lead_counts, leads, users};
-use crate::db::scope::TenantTx;
+use crate::db::scope::{TenantScope, TenantTx};
 use crate::db::{DbBackend, DbConnection};
 use crate::domain::{
     CompanyId, CompanyNumber, LeadNumber, LeadSort, LeadStatus, MemberId, TenantId,
@@ -43,8 +46,10 @@ pub struct LeadFilter {
 
 /// A tenant's leads, each with its company and owner (left joins on their
 /// primary keys, within the tenant), as one boxed query: the list and its count
-/// (the joins go unused there, and both planners drop them).
-type LeadQuery = dsl::IntoBoxed<
+/// (the joins go unused there, and both planners drop them). For the
+/// two-backend connection, or (`DB`) for one backend's own (see
+/// [`filtered_leads_on`]).
+type LeadQuery<DB = DbBackend> = dsl::IntoBoxed<
     'static,
     dsl::LeftJoinOn<
         dsl::LeftJoinOn<
@@ -61,12 +66,12 @@ type LeadQuery = dsl::IntoBoxed<
             dsl::Eq<dsl::Nullable<users::id>, leads::owner_id>,
         >,
     >,
-    DbBackend,
+    DB,
 >;
 
 /// Orders `$query` by `leads::$key` in direction `$dir` (then by number, the same
 /// way) and, given the previous page's last lead `$cursor`, keeps only the rows
-/// after it. One invocation per sort order in [`sorted_after`]: that is the table
+/// after it. One invocation per sort order in `sorted_after!`: that is the table
 /// of sort orders.
 macro_rules! keyset {
     ($query:expr, $cursor:expr, $key:ident, desc) => {{
@@ -96,14 +101,42 @@ macro_rules! keyset {
     }};
 }
 
-/// The query in `sort`'s order, after `cursor` if given.
-fn sorted_after(query: LeadQuery, sort: LeadSort, cursor: Option<Lead>) -> LeadQuery {
-    match sort {
-        LeadSort::Updated => keyset!(query, cursor, updated_at, desc),
-        LeadSort::Created => keyset!(query, cursor, created_at, desc),
-        LeadSort::Name => keyset!(query, cursor, name, asc),
-        LeadSort::Value => keyset!(query, cursor, value, desc),
+/// Where a page starts: the sort keys of the previous page's last lead.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = leads, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct Cursor {
+    number: LeadNumber,
+    name: String,
+    value: i64,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
+    created_at: chrono::NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl From<&Lead> for Cursor {
+    fn from(l: &Lead) -> Self {
+        Cursor {
+            number: l.number,
+            name: l.name.clone(),
+            value: l.value,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+        }
     }
+}
+
+/// `$query` in `$sort`'s order, after `$cursor` if given: a boxed lead query of
+/// either connection.
+macro_rules! sorted_after {
+    ($query:expr, $sort:expr, $cursor:expr) => {
+        match $sort {
+            LeadSort::Updated => keyset!($query, $cursor, updated_at, desc),
+            LeadSort::Created => keyset!($query, $cursor, created_at, desc),
+            LeadSort::Name => keyset!($query, $cursor, name, asc),
+            LeadSort::Value => keyset!($query, $cursor, value, desc),
+        }
+    };
 }
 
 /// A lead with its company's number and name and its owner's name and email,
@@ -113,6 +146,10 @@ type NamedLead = (
     Option<(CompanyNumber, String)>,
     Option<(String, String)>,
 );
+
+/// A lead as the list page's query reads it, with its company's number and
+/// name and its owner's name.
+type ShownLead = (ListedLead, Option<(CompanyNumber, String)>, Option<String>);
 
 /// The search part of a filter, planned by [`TenantTx::plan_search`].
 #[derive(Debug)]
@@ -204,60 +241,78 @@ fn fold_case(conn: &DbConnection, s: &str) -> String {
     }
 }
 
+/// Writes `$name`, the filter as a boxed lead query for backend `$db` (without
+/// order or cursor), with the search part as [`TenantTx::plan_search`] planned
+/// it: one text for the two-backend connection and for each backend's own. The
+/// list page's query runs on the backend's own connection (see `on_backend!`):
+/// its rows are read without the two-backend conversions, and its SQL is
+/// written once per run rather than three times.
+macro_rules! filtered_leads_on {
+    ($name:ident, $db:ty) => {
+        fn $name(scope: &TenantScope, filter: &LeadFilter, search: &Search) -> LeadQuery<$db> {
+            let mut query = scope
+                .leads()
+                .left_join(
+                    companies::table.on(companies::tenant_id
+                        .eq(leads::tenant_id)
+                        .and(companies::id.nullable().eq(leads::company_id))),
+                )
+                .left_join(
+                    users::table.on(users::tenant_id
+                        .eq(leads::tenant_id)
+                        .and(users::id.nullable().eq(leads::owner_id))),
+                )
+                .into_boxed();
+            if let Some(status) = filter.status {
+                query = query.filter(leads::status.eq(status));
+            }
+            if let Some(owner) = &filter.owner {
+                query = query.filter(leads::owner_id.eq(owner.clone()));
+            }
+            if let Some(number) = filter.company {
+                // On the joined company rather than a lookup first: a number that
+                // no company of this tenant has matches nothing, rather than being
+                // ignored.
+                query = query.filter(companies::number.eq(number));
+            }
+            match search {
+                Search::Everything => {}
+                Search::Numbers(numbers) => {
+                    // A list of binds, not one JSON array (`one_of!`): the planner
+                    // must see how few they are, or it walks the tenant's leads in
+                    // the list's order and checks each against them.
+                    query = query.filter(leads::number.eq_any(numbers.clone()));
+                }
+                Search::Like {
+                    pattern, companies, ..
+                } => {
+                    let by_person = lower(leads::name)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(lower(leads::email).like(pattern.clone()).escape('\\'));
+                    query = if companies.is_empty() {
+                        query.filter(by_person)
+                    } else {
+                        let ids: Vec<Option<CompanyId>> =
+                            companies.iter().cloned().map(Some).collect();
+                        query.filter(by_person.or(leads::company_id.eq_any(ids)))
+                    };
+                }
+            }
+            query
+        }
+    };
+}
+
+filtered_leads_on!(filtered_leads_any, DbBackend);
+filtered_leads_on!(filtered_leads_sqlite, diesel::sqlite::Sqlite);
+filtered_leads_on!(filtered_leads_pg, diesel::pg::Pg);
+
 impl TenantTx<'_> {
     /// The filter as a boxed query (without order or cursor), shared by the list
     /// and its count, with the search part as [`TenantTx::plan_search`] planned it.
     fn filtered_leads(&mut self, filter: &LeadFilter, search: &Search) -> LeadQuery {
-        let mut query = self
-            .scope
-            .leads()
-            .left_join(
-                companies::table.on(companies::tenant_id
-                    .eq(leads::tenant_id)
-                    .and(companies::id.nullable().eq(leads::company_id))),
-            )
-            .left_join(
-                users::table.on(users::tenant_id
-                    .eq(leads::tenant_id)
-                    .and(users::id.nullable().eq(leads::owner_id))),
-            )
-            .into_boxed();
-        if let Some(status) = filter.status {
-            query = query.filter(leads::status.eq(status));
-        }
-        if let Some(owner) = &filter.owner {
-            query = query.filter(leads::owner_id.eq(owner.clone()));
-        }
-        if let Some(number) = filter.company {
-            // On the joined company rather than a lookup first: a number that
-            // no company of this tenant has matches nothing, rather than being
-            // ignored.
-            query = query.filter(companies::number.eq(number));
-        }
-        match search {
-            Search::Everything => {}
-            Search::Numbers(numbers) => {
-                // A list of binds, not one JSON array (`one_of!`): the planner
-                // must see how few they are, or it walks the tenant's leads in
-                // the list's order and checks each against them.
-                query = query.filter(leads::number.eq_any(numbers.clone()));
-            }
-            Search::Like {
-                pattern, companies, ..
-            } => {
-                let by_person = lower(leads::name)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(leads::email).like(pattern.clone()).escape('\\'));
-                query = if companies.is_empty() {
-                    query.filter(by_person)
-                } else {
-                    let ids: Vec<Option<CompanyId>> = companies.iter().cloned().map(Some).collect();
-                    query.filter(by_person.or(leads::company_id.eq_any(ids)))
-                };
-            }
-        }
-        query
+        filtered_leads_any(&self.scope, filter, search)
     }
 
     /// Plans the search part of a filter. Every plan finds exactly the leads
@@ -457,10 +512,12 @@ impl TenantTx<'_> {
     /// The tenant's counters: leads and their value per status (statuses it has
     /// never had are missing).
     pub fn lead_counts(&mut self) -> QueryResult<Vec<(LeadStatus, i64, i64)>> {
-        self.scope
-            .lead_counts()
-            .select((lead_counts::status, lead_counts::leads, lead_counts::value))
-            .load(self.conn)
+        let query = self.scope.lead_counts().select((
+            lead_counts::status,
+            lead_counts::leads,
+            lead_counts::value,
+        ));
+        crate::db::on_backend!(self.conn, |c| query.load(c))
     }
 
     /// Up to `limit` leads matching the filter with their company and owner
@@ -473,12 +530,22 @@ impl TenantTx<'_> {
         after: Option<LeadNumber>,
         limit: i64,
     ) -> QueryResult<(Vec<LeadRow>, Option<LeadNumber>)> {
-        let cursor = match after {
-            Some(n) => self.find_lead_by_number(n)?,
-            None => None,
-        };
-        let (rows, next) = self.list_leads_after(filter, cursor, limit)?;
+        let cursor = self.cursor_at(after)?;
+        let search = self.plan_search(filter)?;
+        let (rows, next) = self.list_planned(filter, &search, cursor, limit)?;
         Ok((rows, next.map(|l| l.number)))
+    }
+
+    /// The sort keys of the lead numbered `after`, if it is there.
+    fn cursor_at(&mut self, after: Option<LeadNumber>) -> QueryResult<Option<Cursor>> {
+        let Some(n) = after else {
+            return Ok(None);
+        };
+        let query = self.scope.leads().filter(leads::number.eq(n));
+        crate::db::on_backend!(self.conn, |c| query
+            .select(Cursor::as_select())
+            .first(c)
+            .optional())
     }
 
     /// As [`TenantTx::list_leads`], with the cursor given as the last lead of the
@@ -493,18 +560,21 @@ impl TenantTx<'_> {
         limit: i64,
     ) -> QueryResult<(Vec<LeadRow>, Option<Lead>)> {
         let search = self.plan_search(filter)?;
-        self.list_planned(filter, &search, cursor, limit)
+        self.list_planned(filter, &search, cursor.as_ref().map(Cursor::from), limit)
     }
 
+    /// A page of the list as [`LeadRow`]s (whole leads, their company's number
+    /// and name, their owner's name and email) and the last lead if there are
+    /// more.
     fn list_planned(
         &mut self,
         filter: &LeadFilter,
         search: &Search,
-        cursor: Option<Lead>,
+        cursor: Option<Cursor>,
         limit: i64,
     ) -> QueryResult<(Vec<LeadRow>, Option<Lead>)> {
         let limit = limit.clamp(1, MAX_LEAD_PAGE_SIZE);
-        let query = sorted_after(self.filtered_leads(filter, search), filter.sort, cursor);
+        let query = sorted_after!(self.filtered_leads(filter, search), filter.sort, cursor);
         let mut rows: Vec<NamedLead> = query
             .select((
                 Lead::as_select(),
@@ -525,6 +595,61 @@ impl TenantTx<'_> {
                 company,
                 owner,
                 lead,
+            })
+            .collect();
+        Ok((rows, next))
+    }
+
+    /// A page of the list as the list page shows it ([`ListRow`]: the columns
+    /// it has, and nothing else), and the number of its last lead if there are
+    /// more.
+    fn list_shown_planned(
+        &mut self,
+        filter: &LeadFilter,
+        search: &Search,
+        cursor: Option<Cursor>,
+        limit: i64,
+    ) -> QueryResult<(Vec<ListRow>, Option<LeadNumber>)> {
+        let limit = limit.clamp(1, MAX_LEAD_PAGE_SIZE);
+        let scope = &self.scope;
+        let mut rows: Vec<ShownLead> = match &mut *self.conn {
+            DbConnection::Sqlite(c) => sorted_after!(
+                filtered_leads_sqlite(scope, filter, search),
+                filter.sort,
+                cursor
+            )
+            .select((
+                ListedLead::as_select(),
+                (companies::number, companies::name).nullable(),
+                users::name.nullable(),
+            ))
+            .limit(limit + 1)
+            .load(c)?,
+            DbConnection::Postgresql(c) => sorted_after!(
+                filtered_leads_pg(scope, filter, search),
+                filter.sort,
+                cursor
+            )
+            .select((
+                ListedLead::as_select(),
+                (companies::number, companies::name).nullable(),
+                users::name.nullable(),
+            ))
+            .limit(limit + 1)
+            .load(c)?,
+        };
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|row| row.0.number)
+        } else {
+            None
+        };
+        let rows = rows
+            .into_iter()
+            .map(|(lead, company, owner)| ListRow {
+                lead,
+                company,
+                owner,
             })
             .collect();
         Ok((rows, next))
@@ -634,23 +759,51 @@ impl TenantTx<'_> {
         Ok(sum.unwrap_or(0))
     }
 
-    /// One page of the list with names and the total count.
+    /// One page of the list with names and the total count, for the API:
+    /// whole leads with their company and owner.
     pub fn lead_page(
         &mut self,
         filter: &LeadFilter,
         after: Option<LeadNumber>,
         limit: i64,
     ) -> QueryResult<LeadPage> {
+        self.page_with(filter, after, |tx, search, cursor| {
+            let (rows, next) = tx.list_planned(filter, search, cursor, limit)?;
+            Ok((rows, next.map(|l| l.number)))
+        })
+    }
+
+    /// One page of the list and the total count, as the list page shows it.
+    pub fn shown_lead_page(
+        &mut self,
+        filter: &LeadFilter,
+        after: Option<LeadNumber>,
+        limit: i64,
+    ) -> QueryResult<LeadPage<ListRow>> {
+        self.page_with(filter, after, |tx, search, cursor| {
+            tx.list_shown_planned(filter, search, cursor, limit)
+        })
+    }
+
+    /// A page read by `list` (rows and the next page's cursor) after the lead
+    /// numbered `after`, and its total.
+    fn page_with<R>(
+        &mut self,
+        filter: &LeadFilter,
+        after: Option<LeadNumber>,
+        list: impl FnOnce(
+            &mut Self,
+            &Search,
+            Option<Cursor>,
+        ) -> QueryResult<(Vec<R>, Option<LeadNumber>)>,
+    ) -> QueryResult<LeadPage<R>> {
         let search = self.plan_search(filter)?;
-        let cursor = match after {
-            Some(n) => self.find_lead_by_number(n)?,
-            None => None,
-        };
+        let cursor = self.cursor_at(after)?;
         let first_page = cursor.is_none();
-        let (rows, next) = self.list_planned(filter, &search, cursor, limit)?;
+        let (rows, next_after) = list(self, &search, cursor)?;
         // A first page that holds every match is its own count: a search that
         // finds a few leads (or none) is not walked a second time to count them.
-        let total = if first_page && next.is_none() {
+        let total = if first_page && next_after.is_none() {
             LeadCount::Exact(rows.len() as i64)
         } else {
             self.count_planned(filter, &search)?
@@ -658,7 +811,7 @@ impl TenantTx<'_> {
         Ok(LeadPage {
             rows,
             total,
-            next_after: next.map(|l| l.number),
+            next_after,
         })
     }
 }

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::{SignedIn, TypedSession};
-use crate::db::leads::{LEAD_PAGE_SIZE, LeadFilter, LeadPage, MAX_LEAD_LIST_PAGE_SIZE};
+use crate::db::leads::{LEAD_PAGE_SIZE, LeadFilter, LeadPage, ListRow, MAX_LEAD_LIST_PAGE_SIZE};
 use crate::domain::{CompanyNumber, LeadNumber, LeadSort, LeadStatus, MemberId};
 use crate::error::AppResult;
 use crate::render::{PageContext, render};
@@ -81,7 +81,7 @@ impl LeadListQuery {
 struct LeadListPage {
     ctx: PageContext,
     query: LeadListQuery,
-    page: LeadPage,
+    page: LeadPage<ListRow>,
     members: Vec<(MemberId, String, bool)>,
     /// `None` when the tenant has too many companies for a drop-down.
     companies: Option<Vec<(CompanyNumber, String)>>,
@@ -119,7 +119,7 @@ pub(super) async fn list_leads(
                 _ => None,
             };
             Ok((
-                tx.lead_page(&filter, after, per)?,
+                tx.shown_lead_page(&filter, after, per)?,
                 tx.member_choices()?,
                 companies,
                 filtered,
