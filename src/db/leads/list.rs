@@ -147,6 +147,18 @@ type NamedLead = (
     Option<(String, String)>,
 );
 
+/// The first `limit` of `rows` (read with one more, to know whether there are
+/// more) and, if there were more, `cursor` of the last one kept.
+fn split_page<T, C>(mut rows: Vec<T>, limit: i64, cursor: impl Fn(&T) -> C) -> (Vec<T>, Option<C>) {
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(cursor)
+    } else {
+        None
+    };
+    (rows, next)
+}
+
 /// A lead as the list page's query reads it, with its company's number and
 /// name and its owner's name.
 type ShownLead = (ListedLead, Option<(CompanyNumber, String)>, Option<String>);
@@ -575,7 +587,7 @@ impl TenantTx<'_> {
     ) -> QueryResult<(Vec<LeadRow>, Option<Lead>)> {
         let limit = limit.clamp(1, MAX_LEAD_PAGE_SIZE);
         let query = sorted_after!(self.filtered_leads(filter, search), filter.sort, cursor);
-        let mut rows: Vec<NamedLead> = query
+        let rows: Vec<NamedLead> = query
             .select((
                 Lead::as_select(),
                 (companies::number, companies::name).nullable(),
@@ -583,12 +595,7 @@ impl TenantTx<'_> {
             ))
             .limit(limit + 1)
             .load(self.conn)?;
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|row| row.0.clone())
-        } else {
-            None
-        };
+        let (rows, next) = split_page(rows, limit, |row| row.0.clone());
         let rows = rows
             .into_iter()
             .map(|(lead, company, owner)| LeadRow {
@@ -612,38 +619,25 @@ impl TenantTx<'_> {
     ) -> QueryResult<(Vec<ListRow>, Option<LeadNumber>)> {
         let limit = limit.clamp(1, MAX_LEAD_PAGE_SIZE);
         let scope = &self.scope;
-        let mut rows: Vec<ShownLead> = match &mut *self.conn {
-            DbConnection::Sqlite(c) => sorted_after!(
-                filtered_leads_sqlite(scope, filter, search),
-                filter.sort,
-                cursor
-            )
-            .select((
-                ListedLead::as_select(),
-                (companies::number, companies::name).nullable(),
-                users::name.nullable(),
-            ))
-            .limit(limit + 1)
-            .load(c)?,
-            DbConnection::Postgresql(c) => sorted_after!(
-                filtered_leads_pg(scope, filter, search),
-                filter.sort,
-                cursor
-            )
-            .select((
-                ListedLead::as_select(),
-                (companies::number, companies::name).nullable(),
-                users::name.nullable(),
-            ))
-            .limit(limit + 1)
-            .load(c)?,
+        // The same query for each backend's own connection, from its own
+        // `filtered_leads_on!` function.
+        macro_rules! shown {
+            ($filtered:ident, $conn:expr) => {
+                sorted_after!($filtered(scope, filter, search), filter.sort, cursor)
+                    .select((
+                        ListedLead::as_select(),
+                        (companies::number, companies::name).nullable(),
+                        users::name.nullable(),
+                    ))
+                    .limit(limit + 1)
+                    .load($conn)?
+            };
+        }
+        let rows: Vec<ShownLead> = match &mut *self.conn {
+            DbConnection::Sqlite(c) => shown!(filtered_leads_sqlite, c),
+            DbConnection::Postgresql(c) => shown!(filtered_leads_pg, c),
         };
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|row| row.0.number)
-        } else {
-            None
-        };
+        let (rows, next) = split_page(rows, limit, |row| row.0.number);
         let rows = rows
             .into_iter()
             .map(|(lead, company, owner)| ListRow {
