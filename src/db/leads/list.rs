@@ -48,7 +48,7 @@ pub struct LeadFilter {
 /// primary keys, within the tenant), as one boxed query: the list and its count
 /// (the joins go unused there, and both planners drop them). For the
 /// two-backend connection, or (`DB`) for one backend's own (see
-/// [`filtered_leads_on`]).
+/// `filtered_leads_on!`).
 type LeadQuery<DB = DbBackend> = dsl::IntoBoxed<
     'static,
     dsl::LeftJoinOn<
