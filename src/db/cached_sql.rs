@@ -14,8 +14,6 @@ use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, Valid
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Bool, Text};
 
-use super::DbBackend;
-
 /// `<column> IN (SELECT value FROM json_each(<json>))`, for SQLite.
 #[derive(Debug, Clone)]
 pub(super) struct JsonEachIn {
@@ -42,8 +40,14 @@ impl QueryId for JsonEachIn {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl QueryFragment<DbBackend> for JsonEachIn {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DbBackend>) -> diesel::QueryResult<()> {
+/// For the two-backend connection and for SQLite's own (the list's query runs
+/// on the latter, see `on_backend!`).
+impl<DB> QueryFragment<DB> for JsonEachIn
+where
+    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<Text>,
+    String: diesel::serialize::ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> diesel::QueryResult<()> {
         // Only this fixed text and one bound value: safe for the cache, which
         // keys the statement by its SQL.
         out.push_sql(self.column);

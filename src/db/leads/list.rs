@@ -13,8 +13,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::{
-    BoardColumn, COUNT_BOUND, Lead, LeadCount, LeadPage, LeadRow, ListRow, ListedLead,
-    MAX_LEAD_PAGE_SIZE,
+    BoardColumn, COUNT_BOUND, LEAD_PAGE_SIZE, Lead, LeadCount, LeadPage, LeadRow, ListRow,
+    ListedLead, MAX_LEAD_PAGE_SIZE,
 };
 use crate::db::cached_sql::{FixedSql, Value};
 use crate::db::schema::{companies, lead_counts, leads, users};
@@ -168,8 +168,14 @@ type ShownLead = (ListedLead, Option<(CompanyNumber, String)>, Option<String>);
 enum Search {
     /// No search.
     Everything,
-    /// Exactly the leads with these numbers (every match, checked).
+    /// Exactly the leads with these numbers (every match), looked up one by
+    /// one: few of the tenant's leads.
     Numbers(Vec<LeadNumber>),
+    /// Exactly the leads with these numbers (every match), so many of the
+    /// tenant's leads that the list walks its own order and keeps them (SQLite):
+    /// a page reads about `limit * leads / matches` index entries rather than
+    /// every match (see [`walks`]).
+    Among(Vec<LeadNumber>),
     /// Leads whose lowered name or email is `LIKE` the pattern, or whose company
     /// is one of these.
     Like {
@@ -198,32 +204,60 @@ struct Id {
 /// being its row in `search_keys` (see the migration `2026-12-03-000002_search`).
 const SEARCH_BASE: &str = "SELECT key * 4294967296 AS n FROM search_keys WHERE tenant_id = $1";
 
-/// The matching leads of a tenant (`$1`, its index range from `$2`): candidates
-/// from the trigram index (phrase `$3`) by name or email, then by company name,
-/// each checked with the list's own `LIKE` (`$4`), at most `$5`. `CROSS JOIN`
-/// makes the index the outer loop (SQLite keeps that order), so the `LIMIT` stops
-/// it early; the planner would otherwise walk the tenant's leads and look each up
-/// in the index.
+/// The leads of a tenant (its index range from `$1`) whose name or email
+/// contains the phrase `$2`, at most `$3`: the index alone, which holds the
+/// lowered text and so answers exactly what `lower(...) LIKE` would (see the
+/// migration `2026-12-08-000001_exact_search`).
 const SEARCH_LEADS: &str = "\
-    SELECT l.number AS n FROM lead_search f \
-      CROSS JOIN leads l ON l.tenant_id = $1 AND l.number = f.rowid - $2 \
-     WHERE lead_search MATCH $3 AND f.rowid >= $2 AND f.rowid < $2 + 4294967296 \
-       AND (lower(l.name) LIKE $4 ESCAPE '\\' OR lower(l.email) LIKE $4 ESCAPE '\\') \
-    UNION ALL \
+    SELECT f.rowid - $1 AS n FROM lead_search f \
+     WHERE lead_search MATCH $2 AND f.rowid >= $1 AND f.rowid < $1 + 4294967296 \
+     LIMIT $3";
+
+/// The leads of a tenant (`$1`, its index range from `$2`) whose company's
+/// name contains the phrase `$3`, at most `$4`. `CROSS JOIN` makes the index
+/// the outer loop (SQLite keeps that order); each company's leads come from
+/// `leads_by_company` alone.
+const SEARCH_COMPANY_LEADS: &str = "\
     SELECT l.number AS n FROM company_search g \
       CROSS JOIN companies c ON c.tenant_id = $1 AND c.number = g.rowid - $2 \
       CROSS JOIN leads l ON l.tenant_id = $1 AND l.company_id = c.id \
      WHERE company_search MATCH $3 AND g.rowid >= $2 AND g.rowid < $2 + 4294967296 \
-       AND lower(c.name) LIKE $4 ESCAPE '\\' \
-       AND NOT (lower(l.name) LIKE $4 ESCAPE '\\' OR lower(l.email) LIKE $4 ESCAPE '\\') \
-    LIMIT $5";
+     LIMIT $4";
 
-/// The companies of a tenant whose name matches, found as [`SEARCH_LEADS`] does.
+/// The companies of a tenant whose name contains the phrase, found as
+/// [`SEARCH_COMPANY_LEADS`] does.
 const SEARCH_COMPANIES: &str = "\
     SELECT c.id AS id FROM company_search g \
       CROSS JOIN companies c ON c.tenant_id = $1 AND c.number = g.rowid - $2 \
-     WHERE company_search MATCH $3 AND g.rowid >= $2 AND g.rowid < $2 + 4294967296 \
-       AND lower(c.name) LIKE $4 ESCAPE '\\'";
+     WHERE company_search MATCH $3 AND g.rowid >= $2 AND g.rowid < $2 + 4294967296";
+
+/// Index entries a walk of the list's order may step over for each lead it
+/// would otherwise look up by number: a step reads the next entry of the same
+/// index, a lookup descends two B-trees (the number's index, then the row).
+const STEPS_PER_LOOKUP: i64 = 8;
+
+/// Whether a page of `limit` leads among `matches` of the tenant's `leads` is
+/// cheaper walked in the list's order (about `limit * leads / matches` steps,
+/// index entries only) than by looking up every match and sorting them.
+fn walks(matches: i64, leads: i64, limit: i64) -> bool {
+    matches > 0
+        && (limit + 1).saturating_mul(leads) < STEPS_PER_LOOKUP.saturating_mul(matches * matches)
+}
+
+/// Lead numbers as a JSON array.
+fn json_numbers(numbers: &[LeadNumber]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(numbers.len() * 7 + 2);
+    out.push('[');
+    for (i, n) in numbers.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{}", n.get());
+    }
+    out.push(']');
+    out
+}
 
 /// The words as one FTS5 phrase: a substring, whatever characters it holds.
 fn fts_phrase(q: &str) -> String {
@@ -295,6 +329,15 @@ macro_rules! filtered_leads_on {
                     // the list's order and checks each against them.
                     query = query.filter(leads::number.eq_any(numbers.clone()));
                 }
+                Search::Among(numbers) => {
+                    // That walk, on purpose: one JSON array (the same SQL each
+                    // time, so the statement stays compiled), and `+` keeps the
+                    // planner from looking the numbers up in their index.
+                    query = query.filter(crate::db::cached_sql::JsonEachIn {
+                        column: "+leads.number",
+                        json: json_numbers(numbers),
+                    });
+                }
                 Search::Like {
                     pattern, companies, ..
                 } => {
@@ -337,11 +380,14 @@ impl TenantTx<'_> {
     ///   of the tenant's leads); the matching companies are looked up first.
     ///   Up to [`COUNT_BOUND`] matching leads become a list of numbers; past
     ///   that, the list walks its index with the `LIKE`, as on SQLite.
-    /// - SQLite, three characters or more: the FTS5 trigram index finds this
-    ///   tenant's candidates (its own rowid range), each checked with the same
-    ///   `LIKE`; up to [`COUNT_BOUND`] of them become a list of numbers. Past
-    ///   that, the list walks its index with the `LIKE`, which is then cheap,
-    ///   matches being that common.
+    /// - SQLite, three characters or more: the FTS5 trigram index, which holds
+    ///   the lowered text, finds this tenant's matches (its own rowid range)
+    ///   without reading a lead; up to [`COUNT_BOUND`] of them become a list of
+    ///   numbers. Past that, the list walks its index with the `LIKE`, which is
+    ///   then cheap, matches being that common.
+    /// - A list of numbers that is a large share of the tenant's leads is, on
+    ///   SQLite, walked in the list's order rather than looked up (see
+    ///   [`walks`]).
     /// - Shorter words, either backend: there is no trigram to look up, so the
     ///   tenant's leads are scanned with the `LIKE` in their stored order, up to
     ///   [`COUNT_BOUND`] + 1 matches; as with the index, up to the bound become
@@ -350,19 +396,25 @@ impl TenantTx<'_> {
         let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) else {
             return Ok(Search::Everything);
         };
-        let pattern = contains_pattern(&fold_case(self.conn, q));
+        let folded = fold_case(self.conn, q);
+        let pattern = contains_pattern(&folded);
         let indexed = q.chars().count() >= 3;
         if indexed && matches!(self.conn, DbConnection::Sqlite(_)) {
             let Some(base) = self.search_base()? else {
                 // The tenant never had a lead or company in this store.
                 return Ok(Search::Numbers(Vec::new()));
             };
-            let phrase = fts_phrase(q);
-            let numbers = self.fts_lead_numbers(base, &phrase, &pattern)?;
+            let phrase = fts_phrase(&folded);
+            let mut numbers = self.fts_numbers(SEARCH_LEADS, base, &phrase)?;
             if numbers.len() as i64 <= COUNT_BOUND {
-                return Ok(Search::Numbers(numbers));
+                numbers.extend(self.fts_numbers(SEARCH_COMPANY_LEADS, base, &phrase)?);
+                numbers.sort_unstable();
+                numbers.dedup();
             }
-            let companies = self.fts_company_ids(base, &phrase, &pattern)?;
+            if numbers.len() as i64 <= COUNT_BOUND {
+                return self.exactly(numbers);
+            }
+            let companies = self.fts_company_ids(base, &phrase)?;
             return Ok(Search::Like {
                 pattern,
                 companies,
@@ -399,13 +451,26 @@ impl TenantTx<'_> {
             .limit(COUNT_BOUND + 1)
             .load(self.conn)?;
         if numbers.len() as i64 <= COUNT_BOUND {
-            return Ok(Search::Numbers(numbers));
+            return self.exactly(numbers);
         }
         Ok(Search::Like {
             pattern,
             companies,
             more_than_bound: true,
         })
+    }
+
+    /// Exactly the leads with these numbers: on SQLite, walked in the list's
+    /// order where they are many of the tenant's leads (see [`walks`]; the
+    /// tenant's size is its counters' sum), otherwise looked up.
+    fn exactly(&mut self, numbers: Vec<LeadNumber>) -> QueryResult<Search> {
+        if matches!(self.conn, DbConnection::Sqlite(_)) {
+            let leads = self.lead_counts()?.iter().map(|(_, n, _)| n).sum();
+            if walks(numbers.len() as i64, leads, LEAD_PAGE_SIZE) {
+                return Ok(Search::Among(numbers));
+            }
+        }
+        Ok(Search::Numbers(numbers))
     }
 
     /// This tenant's search key in this SQLite file, times 2^32: the first rowid
@@ -424,40 +489,33 @@ impl TenantTx<'_> {
         .map(|r| r.n))
     }
 
-    /// Up to [`COUNT_BOUND`] + 1 numbers of leads that match `pattern` (name,
-    /// email or company name), from the trigram index's candidates.
-    fn fts_lead_numbers(
+    /// Up to [`COUNT_BOUND`] + 1 numbers of leads that `sql` (one of
+    /// [`SEARCH_LEADS`] and [`SEARCH_COMPANY_LEADS`]) finds for the phrase.
+    fn fts_numbers(
         &mut self,
+        sql: &'static str,
         base: i64,
         phrase: &str,
-        pattern: &str,
     ) -> QueryResult<Vec<LeadNumber>> {
         let tenant = self.scope.tenant_id().as_str().to_owned();
         let DbConnection::Sqlite(c) = &mut *self.conn else {
             return Ok(Vec::new());
         };
-        let rows: Vec<Number> = FixedSql {
-            sql: SEARCH_LEADS,
-            values: vec![
-                Value::Text(tenant),
-                Value::BigInt(base),
-                Value::Text(phrase.to_owned()),
-                Value::Text(pattern.to_owned()),
-                Value::BigInt(COUNT_BOUND + 1),
-            ],
+        let mut values = Vec::with_capacity(4);
+        if sql == SEARCH_COMPANY_LEADS {
+            values.push(Value::Text(tenant));
         }
-        .load(c)?;
+        values.extend([
+            Value::BigInt(base),
+            Value::Text(phrase.to_owned()),
+            Value::BigInt(COUNT_BOUND + 1),
+        ]);
+        let rows: Vec<Number> = FixedSql { sql, values }.load(c)?;
         Ok(rows.into_iter().map(|r| LeadNumber::new(r.n)).collect())
     }
 
-    /// Ids of the companies whose name matches `pattern`, from the trigram
-    /// index's candidates.
-    fn fts_company_ids(
-        &mut self,
-        base: i64,
-        phrase: &str,
-        pattern: &str,
-    ) -> QueryResult<Vec<CompanyId>> {
+    /// Ids of the companies whose name contains the phrase, from the index.
+    fn fts_company_ids(&mut self, base: i64, phrase: &str) -> QueryResult<Vec<CompanyId>> {
         let tenant = self.scope.tenant_id().as_str().to_owned();
         let DbConnection::Sqlite(c) = &mut *self.conn else {
             return Ok(Vec::new());
@@ -468,7 +526,6 @@ impl TenantTx<'_> {
                 Value::Text(tenant),
                 Value::BigInt(base),
                 Value::Text(phrase.to_owned()),
-                Value::Text(pattern.to_owned()),
             ],
         }
         .load(c)?;
@@ -499,7 +556,7 @@ impl TenantTx<'_> {
                         .sum(),
                 ));
             }
-            Search::Numbers(numbers) if !others => {
+            Search::Numbers(numbers) | Search::Among(numbers) if !others => {
                 return Ok(LeadCount::Exact(numbers.len() as i64));
             }
             Search::Like {
@@ -818,6 +875,27 @@ mod tests {
     fn fts_phrases_quote_the_words_whole() {
         assert_eq!(fts_phrase("ada"), "\"ada\"");
         assert_eq!(fts_phrase("a \"b\" OR c*"), "\"a \"\"b\"\" OR c*\"");
+    }
+
+    #[test]
+    fn a_large_share_of_the_tenant_is_walked_and_a_few_leads_looked_up() {
+        // 565 of 10,000 leads: a page walks about 900 index entries rather than
+        // looking up 565 leads.
+        assert!(walks(565, 10_000, 50));
+        // Every lead of a small tenant.
+        assert!(walks(13, 13, 50));
+        assert!(!walks(4, 13, 50));
+        assert!(!walks(30, 100_000, 50));
+        assert!(!walks(1_000, 1_000_000, 200));
+        assert!(!walks(0, 0, 50));
+        assert!(!walks(0, 10, 50));
+    }
+
+    #[test]
+    fn numbers_become_a_json_array() {
+        assert_eq!(json_numbers(&[]), "[]");
+        let numbers = [1, 42, 9_007_199_254_740_993].map(LeadNumber::new);
+        assert_eq!(json_numbers(&numbers), "[1,42,9007199254740993]");
     }
 
     #[test]
