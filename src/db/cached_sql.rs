@@ -5,10 +5,11 @@
 //! statement is compiled afresh on every run, on every page that names members
 //! or companies by id. [`JsonEachIn`] writes `column IN (SELECT value FROM
 //! json_each(?))` with the values bound as one JSON array, the same SQL every
-//! time. Only for lookups by key: it hides the number of values from SQLite's
-//! planner, which then may walk a whole index rather than look each one up (see
-//! `Search::Numbers` in `leads::list`). [`FixedSql`] is `sql_query` for text
-//! that never changes, which the cache may then keep.
+//! time. It hides the number of values from SQLite's planner, which then may
+//! walk a whole index rather than look each one up: so it serves lookups by key
+//! and, on purpose, the list's walk over a large share of a tenant's leads
+//! (`Search::Numbers` and `Search::Among` in `leads::list`). [`FixedSql`] is
+//! `sql_query` for text that never changes, which the cache may then keep.
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
