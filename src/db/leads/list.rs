@@ -16,7 +16,7 @@ use super::{
     BoardColumn, COUNT_BOUND, LEAD_PAGE_SIZE, Lead, LeadCount, LeadPage, LeadRow, ListRow,
     ListedLead, MAX_LEAD_PAGE_SIZE,
 };
-use crate::db::cached_sql::{FixedSql, Value};
+use crate::db::cached_sql::{FixedSql, LiteralLimit, Value};
 use crate::db::schema::{companies, lead_counts, leads, users};
 use crate::db::scope::{TenantScope, TenantTx};
 use crate::db::{DbBackend, DbConnection};
@@ -710,20 +710,23 @@ impl TenantTx<'_> {
         // The same query for each backend's own connection, from its own
         // `filtered_leads_on!` function.
         macro_rules! shown {
-            ($filtered:ident, $conn:expr) => {
-                sorted_after!($filtered(scope, filter, search), filter.sort, cursor)
-                    .select((
-                        ListedLead::as_select(),
-                        (companies::number, companies::name).nullable(),
-                        users::name.nullable(),
-                    ))
-                    .limit(limit + 1)
-                    .load($conn)?
+            ($filtered:ident) => {
+                sorted_after!($filtered(scope, filter, search), filter.sort, cursor).select((
+                    ListedLead::as_select(),
+                    (companies::number, companies::name).nullable(),
+                    users::name.nullable(),
+                ))
             };
         }
         let rows: Vec<ShownLead> = match &mut *self.conn {
-            DbConnection::Sqlite(c) => shown!(filtered_leads_sqlite, c),
-            DbConnection::Postgresql(c) => shown!(filtered_leads_pg, c),
+            DbConnection::Sqlite(c) => shown!(filtered_leads_sqlite).limit(limit + 1).load(c)?,
+            // The limit written into the text, so that PostgreSQL's generic
+            // plan knows it (see `LiteralLimit`).
+            DbConnection::Postgresql(c) => LiteralLimit {
+                query: shown!(filtered_leads_pg),
+                limit: limit + 1,
+            }
+            .load(c)?,
         };
         let (rows, next) = split_page(rows, limit, |row| row.0.number);
         let rows = rows
