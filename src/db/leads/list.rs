@@ -207,14 +207,15 @@ struct Id {
 /// being its row in `search_keys` (see the migration `2026-12-03-000002_search`).
 const SEARCH_BASE: &str = "SELECT key * 4294967296 AS n FROM search_keys WHERE tenant_id = $1";
 
-/// The leads of a tenant (its index range from `$1`) whose name or email
-/// contains the phrase `$2`, at most `$3`: the index alone, which holds the
+/// The leads of a tenant (its index range from `$2`) whose name or email
+/// contains the phrase `$3`, at most `$4`: the index alone, which holds the
 /// lowered text and so answers exactly what `lower(...) LIKE` would (see the
-/// migration `2026-12-08-000001_exact_search`).
+/// migration `2026-12-08-000001_exact_search`). It takes the values of
+/// [`SEARCH_COMPANY_LEADS`]; the tenant (`$1`) is its index range here.
 const SEARCH_LEADS: &str = "\
-    SELECT f.rowid - $1 AS n FROM lead_search f \
-     WHERE lead_search MATCH $2 AND f.rowid >= $1 AND f.rowid < $1 + 4294967296 \
-     LIMIT $3";
+    SELECT f.rowid - $2 AS n FROM lead_search f \
+     WHERE lead_search MATCH $3 AND f.rowid >= $2 AND f.rowid < $2 + 4294967296 \
+     LIMIT $4";
 
 /// The leads of a tenant (`$1`, its index range from `$2`) whose company's
 /// name contains the phrase `$3`, at most `$4`. `CROSS JOIN` makes the index
@@ -244,7 +245,8 @@ const STEPS_PER_LOOKUP: i64 = 8;
 /// index entries only) than by looking up every match and sorting them.
 fn walks(matches: i64, leads: i64, limit: i64) -> bool {
     matches > 0
-        && (limit + 1).saturating_mul(leads) < STEPS_PER_LOOKUP.saturating_mul(matches * matches)
+        && (limit + 1).saturating_mul(leads)
+            < STEPS_PER_LOOKUP.saturating_mul(matches.saturating_mul(matches))
 }
 
 /// A condition that always holds and keeps its query from being prepared:
@@ -532,15 +534,12 @@ impl TenantTx<'_> {
         let DbConnection::Sqlite(c) = &mut *self.conn else {
             return Ok(Vec::new());
         };
-        let mut values = Vec::with_capacity(4);
-        if sql == SEARCH_COMPANY_LEADS {
-            values.push(Value::Text(tenant));
-        }
-        values.extend([
+        let values = vec![
+            Value::Text(tenant),
             Value::BigInt(base),
             Value::Text(phrase.to_owned()),
             Value::BigInt(COUNT_BOUND + 1),
-        ]);
+        ];
         let rows: Vec<Number> = FixedSql { sql, values }.load(c)?;
         Ok(rows.into_iter().map(|r| LeadNumber::new(r.n)).collect())
     }
